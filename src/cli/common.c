@@ -1,0 +1,37 @@
+#include "cli/cli.h"
+
+#include "core/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool cli_is(const char *arg, const char *a, const char *b)
+{
+    return (a && !strcmp(arg, a)) || (b && !strcmp(arg, b));
+}
+
+int cli_load_cfg(struct cfg *c, bool quiet_warnings)
+{
+    struct buf problems, warnings;
+    buf_init(&problems, BUF_CAP_LINE);
+    buf_init(&warnings, BUF_CAP_LINE);
+    int rc = cfg_load(c, NULL, &problems, &warnings);
+    if (warnings.len && !quiet_warnings)
+        fprintf(stderr, "aegis: configuration warnings:\n%s", buf_str(&warnings));
+    if (rc)
+        fprintf(stderr, "aegis: configuration errors:\n%s", buf_str(&problems));
+    buf_release(&problems);
+    buf_release(&warnings);
+    return rc ? CLI_USAGE : CLI_OK;
+}
+
+int cli_open_store(const struct cfg *c, int pool, struct store **out)
+{
+    char err[512];
+    int rc = store_open(c->database_url, pool, out, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "aegis: %s\n", err);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}

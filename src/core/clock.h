@@ -1,0 +1,18 @@
+/*
+ * clock: wall time in UTC milliseconds (what Aegis stores) and a monotonic clock (what it measures with).
+ * No allocation; thread-safe.
+ */
+#ifndef AEGIS_CORE_CLOCK_H
+#define AEGIS_CORE_CLOCK_H
+
+#include <stdint.h>
+
+#define CLOCK_ISO_LEN 64
+
+int64_t clock_now_ms(void);   /* milliseconds since the Unix epoch, UTC */
+uint64_t clock_mono_ns(void); /* monotonic nanoseconds, for durations */
+/* Formats ms as "2026-11-22T01:47:10.123Z" into out (at least CLOCK_ISO_LEN bytes); returns out. */
+char *clock_fmt_iso(int64_t ms, char out[CLOCK_ISO_LEN]);
+void clock_sleep_ms(int64_t ms);
+
+#endif

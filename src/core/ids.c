@@ -1,0 +1,57 @@
+#include "core/ids.h"
+
+#include "core/clock.h"
+#include "core/crypto.h"
+
+#include <stdint.h>
+#include <string.h>
+
+char *id_uuid7(char out[ID_UUID_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    uint64_t ms = (uint64_t)clock_now_ms();
+    crypto_random(b + 6, 10);
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f)); /* version 7 */
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f)); /* RFC 9562 variant */
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = '\0';
+    return out;
+}
+
+bool id_request_id_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok || n >= ID_REQUEST_MAX)
+            return false;
+    }
+    return n > 0;
+}
+
+bool id_is_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
