@@ -21,8 +21,10 @@ int cli_routes(int argc, char **argv);
 
 /* Loads the configuration; on problems prints them and returns CLI_USAGE (cfg must still be freed). */
 int cli_load_cfg(struct cfg *c, bool quiet_warnings);
-/* Opens the store of the configuration, printing the reason on failure (CLI_FAIL). */
-int cli_open_store(const struct cfg *c, int pool, struct store **out);
+/* Opens the store of the configuration, printing the reason on failure (CLI_FAIL). With
+ * `need_schema`, also refuses (CLI_FAIL, saying to run `aegis migrate`) a database whose migrations
+ * are not all applied. */
+int cli_open_store(const struct cfg *c, int pool, bool need_schema, struct store **out);
 /* True when argv[i] equals one of the given spellings. */
 bool cli_is(const char *arg, const char *a, const char *b);
 

@@ -25,12 +25,28 @@ int cli_load_cfg(struct cfg *c, bool quiet_warnings)
     return rc ? CLI_USAGE : CLI_OK;
 }
 
-int cli_open_store(const struct cfg *c, int pool, struct store **out)
+int cli_open_store(const struct cfg *c, int pool, bool need_schema, struct store **out)
 {
-    char err[512];
+    char err[512] = "";
     int rc = store_open(c->database_url, pool, out, err, sizeof err);
     if (rc) {
         fprintf(stderr, "aegis: %s\n", err);
+        return CLI_FAIL;
+    }
+    if (!need_schema)
+        return CLI_OK;
+    struct migrate_status st;
+    rc = store_migrate_status(*out, &st, err, sizeof err);
+    if (rc || st.pending || st.mismatched) {
+        if (rc || st.mismatched)
+            fprintf(stderr, "aegis: %s\n", err);
+        else
+            fprintf(stderr,
+                    "aegis: the database is not migrated (%d migration(s) pending): run `aegis "
+                    "migrate` first\n",
+                    st.pending);
+        store_close(*out);
+        *out = NULL;
         return CLI_FAIL;
     }
     return CLI_OK;

@@ -73,10 +73,9 @@ int cli_jobs(int argc, char **argv)
     struct cfg c;
     struct store *s = NULL;
     int rc = cli_load_cfg(&c, true);
-    if (!rc)
-        rc = cli_open_store(&c, 1, &s);
     if (rc)
         goto out;
+    /* Arguments are checked before the database is opened: a usage error is a usage error. */
 
     if (!strcmp(sub, "enqueue")) {
         const char *kind = NULL, *payload = "{}";
@@ -105,6 +104,10 @@ int cli_jobs(int argc, char **argv)
                     p ? "" : detail);
             json_decref(p);
             rc = CLI_USAGE;
+            goto out;
+        }
+        if ((rc = cli_open_store(&c, 1, true, &s))) {
+            json_decref(p);
             goto out;
         }
         char id[ID_UUID_LEN];
@@ -136,11 +139,15 @@ int cli_jobs(int argc, char **argv)
                 goto out;
             }
         }
+        if ((rc = cli_open_store(&c, 1, true, &s)))
+            goto out;
         if (store_job_list(s, state, (int)limit, print_row, NULL)) {
             fprintf(stderr, "aegis: cannot list jobs\n");
             rc = CLI_FAIL;
         }
     } else if (!strcmp(sub, "show") && argc == 2) {
+        if ((rc = cli_open_store(&c, 1, true, &s)))
+            goto out;
         struct job_row j;
         int e = store_job_get(s, NULL, argv[1], &j);
         if (e) {

@@ -20,7 +20,7 @@ int cli_migrate(int argc, char **argv)
     int rc = cli_load_cfg(&c, false);
     struct store *s = NULL;
     if (!rc)
-        rc = cli_open_store(&c, 1, &s);
+        rc = cli_open_store(&c, 1, false, &s);
     if (rc)
         goto out;
     char err[512] = "";

@@ -69,7 +69,7 @@ int cli_serve(int argc, char **argv)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = c.threads > 0 ? (int)c.threads : (int)(cpus > 0 ? cpus : 2);
     int pool = c.db_pool_size > 0 ? (int)c.db_pool_size : threads + (int)c.job_workers + 2;
-    if ((rc = cli_open_store(&c, pool, &app.store)))
+    if ((rc = cli_open_store(&c, pool, false, &app.store)))
         goto out;
 
     char err[512] = "";
