@@ -145,10 +145,7 @@ int cli_serve(int argc, char **argv)
     int spent = (int)((clock_mono_ns() - t0) / 1000000000u);
     int left = (int)c.shutdown_timeout - spent;
     bool jobs_done = job_pool_stop(app.jobs, left > 0 ? left : 0);
-    if (!jobs_done)
-        app.jobs = NULL; /* still running: leave it to the exit */
-    else
-        app.jobs = NULL;
+    app.jobs = NULL; /* freed, or (still running) left to the process exit */
     log_json(LOG_INFO, "server.stopped",
              json_pack("{s:i,s:b}", "requests_cut", cut, "jobs_drained", jobs_done));
     rc = CLI_OK;
