@@ -148,6 +148,7 @@ int cli_serve(int argc, char **argv)
     app.jobs = NULL; /* freed, or (still running) left to the process exit */
     log_json(LOG_INFO, "server.stopped",
              json_pack("{s:i,s:b}", "requests_cut", cut, "jobs_drained", jobs_done));
+    log_flush();
     rc = CLI_OK;
     if (!jobs_done)
         goto exit_now; /* worker threads still use the store: do not free it under them */

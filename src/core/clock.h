@@ -13,6 +13,9 @@ int64_t clock_now_ms(void);   /* milliseconds since the Unix epoch, UTC */
 uint64_t clock_mono_ns(void); /* monotonic nanoseconds, for durations */
 /* Formats ms as "2026-11-22T01:47:10.123Z" into out (at least CLOCK_ISO_LEN bytes); returns out. */
 char *clock_fmt_iso(int64_t ms, char out[CLOCK_ISO_LEN]);
+/* The current time formatted as clock_fmt_iso does, cheaply: the date and seconds part is cached per
+ * thread and only rebuilt when the second changes. */
+char *clock_now_iso(char out[CLOCK_ISO_LEN]);
 void clock_sleep_ms(int64_t ms);
 
 #endif

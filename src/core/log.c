@@ -5,6 +5,7 @@
 #include "core/clock.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +26,75 @@ int log_level_parse(const char *s)
     return -1;
 }
 
+/* Access log batching: lines go into `pending` under `mu`; the writer thread swaps it with `spare`
+ * and writes outside the lock, so request threads never wait on the disk. `wmu` keeps batches in
+ * order when log_flush() and the writer run at once. */
+#define ACC_FLUSH_BYTES (64u * 1024)
+#define ACC_MAX_BYTES (4u * 1024 * 1024) /* past this a request thread writes itself: bounded memory */
+#define ACC_FLUSH_MS 100
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct buf pending = {NULL, 0, 0, ACC_MAX_BYTES};
+static struct buf spare = {NULL, 0, 0, ACC_MAX_BYTES};
+static bool writer_started;
+static pthread_t writer;
+
+static void write_all(int fd, const char *p, size_t n);
+
+/* Takes what is pending and writes it. Called with neither lock held. */
+static void drain(void)
+{
+    pthread_mutex_lock(&wmu);
+    pthread_mutex_lock(&mu);
+    struct buf out = pending;
+    pending = spare;
+    spare = out;
+    buf_reset(&pending);
+    pthread_mutex_unlock(&mu);
+    if (spare.len && acc_fd >= 0)
+        write_all(acc_fd, spare.data, spare.len);
+    buf_reset(&spare);
+    pthread_mutex_unlock(&wmu);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += ACC_FLUSH_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (pending.len < ACC_FLUSH_BYTES)
+            pthread_cond_timedwait(&cv, &mu, &until);
+        pthread_mutex_unlock(&mu);
+        drain();
+    }
+    return NULL;
+}
+
+void log_flush(void)
+{
+    drain();
+}
+
 void log_setup(enum log_level min, int afd, int accfd)
 {
     min_level = min;
     app_fd = afd;
     acc_fd = accfd;
+    if (accfd >= 0 && !writer_started) {
+        writer_started = true;
+        pthread_create(&writer, NULL, writer_main, NULL);
+        pthread_detach(writer);
+        atexit(log_flush);
+    }
 }
 
 int log_access_fd(void)
@@ -113,6 +178,22 @@ void log_json(enum log_level lvl, const char *event, json_t *fields)
 
 void log_access_line(const char *line, size_t len)
 {
-    if (acc_fd >= 0)
+    if (acc_fd < 0)
+        return;
+    if (!writer_started) { /* no writer (tests, tools): write through */
         write_all(acc_fd, line, len);
+        return;
+    }
+    pthread_mutex_lock(&mu);
+    int full = buf_add(&pending, line, len);
+    if (!full && pending.len >= ACC_FLUSH_BYTES)
+        pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+    if (full) { /* the disk is behind by megabytes: write it out here rather than grow */
+        drain();
+        pthread_mutex_lock(&mu);
+        if (buf_add(&pending, line, len))
+            write_all(acc_fd, line, len); /* a single line larger than the cap */
+        pthread_mutex_unlock(&mu);
+    }
 }

@@ -1,7 +1,11 @@
 /*
  * log: JSON-lines logging. One process-wide logger (configured once at start) with two streams:
  * the application log (events with a level) and the access log (one line per HTTP request, written by
- * http/). Each line is written with a single write(2), so lines from concurrent threads never interleave.
+ * http/). Application log lines are written at once, each with a single write(2), so lines from
+ * concurrent threads never interleave. Access log lines are buffered in memory and written in batches by
+ * a writer thread (every 100 ms, or sooner when 64 KiB are waiting): one system call per request would
+ * cost a fifth of the server's throughput. log_flush() writes what is waiting; a crash can lose the
+ * last 100 ms of access lines, never the application log.
  * Secrets must never be passed to the logger: callers log ids and prefixes, not keys, tokens or passwords.
  */
 #ifndef AEGIS_CORE_LOG_H
@@ -25,7 +29,9 @@ void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Logs {"ts","level","event", ...fields}; takes the reference to `fields` (a JSON object, may be NULL). */
 void log_json(enum log_level lvl, const char *event, json_t *fields);
-/* Writes one complete line (the caller includes the trailing newline) to the access log. */
+/* Queues one complete line (the caller includes the trailing newline) for the access log. */
 void log_access_line(const char *line, size_t len);
+/* Writes every queued access line now (called at shutdown and at exit). */
+void log_flush(void);
 
 #endif

@@ -41,8 +41,8 @@ static bool match(const char *pattern, const char *path, struct route_match *m)
             break;
         if (!*p || !*q)
             goto fail;
-        const char *ps, *qs;
-        size_t pl, ql;
+        const char *ps = NULL, *qs = NULL;
+        size_t pl = 0, ql = 0;
         p = next_seg(p, &ps, &pl);
         q = next_seg(q, &qs, &ql);
         if (!p || !q)
