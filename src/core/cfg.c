@@ -131,15 +131,15 @@ static int dotenv_read(const char *path, struct dotenv *d, struct buf *problems)
         }
         *eq = '\0';
         char *k = trim(s), *v = trim(eq + 1);
-        char *val;
-        size_t vn = strlen(v);
-        if (vn >= 2 && v[0] == '\'' && v[vn - 1] == '\'') {
-            val = xstrndup(v + 1, vn - 2);
-        } else if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"') {
+        char *val = NULL;
+        if (v[0] == '\'' || v[0] == '"') {
+            /* Quoted: up to the matching quote ("..." understands \n, \" and \\); after it only
+             * blanks or a # comment may follow. */
+            char q = v[0];
+            size_t vn = strlen(v), o = 0, i = 1;
             val = xmalloc(vn);
-            size_t o = 0;
-            for (size_t i = 1; i < vn - 1; i++) {
-                if (v[i] == '\\' && i + 1 < vn - 1) {
+            for (; i < vn && v[i] != q; i++) {
+                if (q == '"' && v[i] == '\\' && i + 1 < vn) {
                     i++;
                     val[o++] = v[i] == 'n' ? '\n' : v[i];
                 } else {
@@ -147,10 +147,22 @@ static int dotenv_read(const char *path, struct dotenv *d, struct buf *problems)
                 }
             }
             val[o] = '\0';
+            const char *rest = i < vn ? trim(v + i + 1) : NULL;
+            if (!rest || (*rest && *rest != '#')) {
+                buf_printf(problems, "%s:%d: %s: %s\n", path, lineno, k,
+                           rest ? "unexpected text after the quoted value" : "unterminated quote");
+                rc = AEG_ECONFIG;
+                free(val);
+                continue;
+            }
         } else {
-            char *hash = strstr(v, " #"); /* trailing comment on an unquoted value */
-            if (hash)
-                *hash = '\0';
+            /* Unquoted: a # at the start or after a blank begins a comment. */
+            for (char *h = v; *h; h++) {
+                if (*h == '#' && (h == v || h[-1] == ' ' || h[-1] == '\t')) {
+                    *h = '\0';
+                    break;
+                }
+            }
             val = xstrdup(trim(v));
         }
         d->items = xrealloc(d->items, (d->n + 1) * sizeof *d->items);

@@ -45,15 +45,38 @@ static void pool_random(unsigned char *out, size_t n)
     left -= n;
 }
 
+/* The last (ms << 12 | counter) handed out, process-wide. RFC 9562 section 6.2, method 1: within one
+ * millisecond the 12-bit rand_a field counts up from a random start (below 2048, leaving room), so ids
+ * sort in creation order; a counter that overflows borrows the next millisecond. */
+static _Atomic uint64_t last_stamp;
+
+static uint64_t next_stamp(void)
+{
+    uint64_t ms = (uint64_t)clock_now_ms();
+    uint64_t prev = atomic_load(&last_stamp), next;
+    do {
+        if (ms > prev >> 12) {
+            unsigned char r[2];
+            pool_random(r, 2);
+            next = ms << 12 | ((uint64_t)(r[0] << 8 | r[1]) & 0x7ff);
+        } else {
+            next = prev + 1;
+        }
+    } while (!atomic_compare_exchange_weak(&last_stamp, &prev, next));
+    return next;
+}
+
 char *id_uuid7(char out[ID_UUID_LEN])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
-    uint64_t ms = (uint64_t)clock_now_ms();
-    pool_random(b + 6, 10);
+    uint64_t stamp = next_stamp();
+    uint64_t ms = stamp >> 12;
+    pool_random(b + 8, 8);
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)(ms >> (8 * (5 - i)));
-    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f)); /* version 7 */
+    b[6] = (unsigned char)(0x70 | ((stamp >> 8) & 0x0f)); /* version 7, counter high bits */
+    b[7] = (unsigned char)(stamp & 0xff);
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f)); /* RFC 9562 variant */
     char *o = out;
     for (int i = 0; i < 16; i++) {

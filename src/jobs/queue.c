@@ -19,6 +19,6 @@ int64_t job_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms)
 {
     int64_t d = base_ms;
     for (int i = 1; i < attempts && d < max_ms; i++)
-        d *= 2;
+        d = d > max_ms / 2 ? max_ms : d * 2; /* no overflow whatever max_ms is */
     return d < max_ms ? d : max_ms;
 }

@@ -197,7 +197,8 @@ static int sq_step(struct db_stmt *s)
     if (rc == SQLITE_ROW)
         return DB_ROW;
     if (rc == SQLITE_DONE) {
-        st->changes = sqlite3_changes64(st->db->h);
+        /* the connection's count belongs to its last write, which may not be this statement */
+        st->changes = sqlite3_stmt_readonly(st->h) ? 0 : sqlite3_changes64(st->db->h);
         return DB_DONE;
     }
     return map_rc(st->db, rc);

@@ -150,15 +150,18 @@ int store_job_claim(struct store *s, const char *owner, int64_t now, int64_t lea
     db_bind_text(claim, 3, id_uuid7(token));
     db_bind_int64(claim, 4, now + lease_ms);
     int st = db_step(claim);
+    bool filled = false;
     if (st == DB_ROW) {
         read_row(claim, out);
+        filled = true;
         st = db_step(claim); /* finish the statement before committing */
     } else if (st == DB_DONE) {
         rc = AEG_ENOTFOUND;
     }
     if (db_step_failed(st)) {
         rc = st;
-        job_row_free(out);
+        if (filled) /* *out is the caller's until we filled it */
+            job_row_free(out);
         goto rollback;
     }
     db_finalize(claim);
