@@ -296,6 +296,38 @@ int srv_cli(const struct srv *s, char **out, char **err, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+json_t *srv_job(const struct srv *s, const char *id)
+{
+    char *out = NULL;
+    int rc = srv_cli(s, &out, NULL, "jobs", "show", id, NULL);
+    json_t *j = rc == 0 ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    return j;
+}
+
+bool srv_job_in_state(void *arg)
+{
+    struct jobcheck *c = arg;
+    json_t *j = srv_job(c->s, c->id);
+    const char *st = json_string_value(json_object_get(j, "state"));
+    bool yes = st && !strcmp(st, c->want);
+    json_decref(j);
+    return yes;
+}
+
+void srv_enqueue(const struct srv *s, char id[64], const char *kind, const char *payload,
+                 const char *max_attempts)
+{
+    char *out = NULL;
+    int rc = max_attempts
+                 ? srv_cli(s, &out, NULL, "jobs", "enqueue", kind, payload, "--max-attempts",
+                           max_attempts, NULL)
+                 : srv_cli(s, &out, NULL, "jobs", "enqueue", kind, payload, NULL);
+    assert_int_equal(rc, 0);
+    snprintf(id, 64, "%.36s", out);
+    free(out);
+}
+
 /* ---- curl ----------------------------------------------------------------------------------------- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)

@@ -50,6 +50,19 @@ char *srv_read(const struct srv *s, const char *name);
  * (and stderr into *err when err is not NULL; caller frees both). Returns the exit code. */
 int srv_cli(const struct srv *s, char **out, char **err, ...);
 
+/* A job as `aegis jobs show ID` prints it (new reference), or NULL. */
+json_t *srv_job(const struct srv *s, const char *id);
+/* For wait_until: true when the job's state is `want`. */
+struct jobcheck {
+    const struct srv *s;
+    const char *id;
+    const char *want;
+};
+bool srv_job_in_state(void *jobcheck);
+/* Enqueues through the CLI and copies the new job id into id (37 bytes). */
+void srv_enqueue(const struct srv *s, char id[64], const char *kind, const char *payload,
+                 const char *max_attempts);
+
 /* One HTTP request. headers: "Name: value" strings, NULL-ended (may be NULL). body may be NULL.
  * Returns 0 (r filled) or -1 on a transport error. */
 int req(const struct srv *s, const char *method, const char *path, const char *const *headers,

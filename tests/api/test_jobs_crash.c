@@ -16,30 +16,6 @@
 
 #include <cmocka.h>
 
-static json_t *job(const struct srv *s, const char *id)
-{
-    char *out = NULL;
-    int rc = srv_cli(s, &out, NULL, "jobs", "show", id, NULL);
-    json_t *j = rc == 0 ? json_loads(out, 0, NULL) : NULL;
-    free(out);
-    return j;
-}
-
-struct jobcheck {
-    const struct srv *s;
-    const char *id;
-    const char *want;
-};
-
-static bool job_in_state(void *arg)
-{
-    struct jobcheck *c = arg;
-    json_t *j = job(c->s, c->id);
-    bool yes = j && !strcmp(json_string_value(json_object_get(j, "state")), c->want);
-    json_decref(j);
-    return yes;
-}
-
 static int count(const char *hay, const char *needle)
 {
     int n = 0;
@@ -55,29 +31,26 @@ static void killed_job_completes_exactly_once_after_restart(void **state)
     const char *env[] = {"AEGIS_JOB_LEASE_SECONDS=2", "AEGIS_JOB_WORKERS=2", NULL};
     srv_init(&s, env);
     assert_int_equal(srv_start(&s, NULL), 0);
-    char *out = NULL;
-    assert_int_equal(srv_cli(&s, &out, NULL, "jobs", "enqueue", "diag.sleep", "{\"ms\":4000}", NULL), 0);
     char id[64];
-    snprintf(id, sizeof id, "%.36s", out);
-    free(out);
+    srv_enqueue(&s, id, "diag.sleep", "{\"ms\":4000}", NULL);
     struct jobcheck c = {&s, id, "running"};
-    assert_true(wait_until(job_in_state, &c, 10000) >= 0);
+    assert_true(wait_until(srv_job_in_state, &c, 10000) >= 0);
     sleep_ms(2500); /* past one lease: the heartbeat must have kept it */
-    json_t *j = job(&s, id);
+    json_t *j = srv_job(&s, id);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "running");
     json_decref(j);
 
     assert_int_equal(srv_stop(&s, 9), 128 + 9); /* crash mid-job */
-    j = job(&s, id);
+    j = srv_job(&s, id);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "running");
     assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1);
     json_decref(j);
 
     assert_int_equal(srv_start(&s, NULL), 0);
     c.want = "done";
-    long waited = wait_until(job_in_state, &c, 30000);
+    long waited = wait_until(srv_job_in_state, &c, 30000);
     assert_true(waited >= 0);
-    j = job(&s, id);
+    j = srv_job(&s, id);
     assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
     json_t *result = json_object_get(j, "result");
     assert_int_equal(json_integer_value(json_object_get(result, "attempt")), 2);
@@ -106,23 +79,16 @@ static void failing_job_retries_then_dies_with_its_error(void **state)
     const char *env[] = {"AEGIS_JOB_BACKOFF_BASE_MS=200", "AEGIS_JOB_BACKOFF_MAX_MS=400", NULL};
     srv_init(&s, env);
     assert_int_equal(srv_start(&s, NULL), 0);
-    char *out = NULL;
-    assert_int_equal(srv_cli(&s, &out, NULL, "jobs", "enqueue", "diag.fail", "{}", "--max-attempts", "3", NULL), 0);
     char dead_id[64];
-    snprintf(dead_id, sizeof dead_id, "%.36s", out);
-    free(out);
-    assert_int_equal(srv_cli(&s, &out, NULL, "jobs", "enqueue", "diag.fail", "{\"succeed_on_attempt\":2}", NULL), 0);
+    srv_enqueue(&s, dead_id, "diag.fail", "{}", "3");
     char ok_id[64];
-    snprintf(ok_id, sizeof ok_id, "%.36s", out);
-    free(out);
-    assert_int_equal(srv_cli(&s, &out, NULL, "jobs", "enqueue", "no.such.kind", "{}", NULL), 0);
+    srv_enqueue(&s, ok_id, "diag.fail", "{\"succeed_on_attempt\":2}", NULL);
     char unknown_id[64];
-    snprintf(unknown_id, sizeof unknown_id, "%.36s", out);
-    free(out);
+    srv_enqueue(&s, unknown_id, "no.such.kind", "{}", NULL);
 
     struct jobcheck c = {&s, dead_id, "dead"};
-    assert_true(wait_until(job_in_state, &c, 15000) >= 0);
-    json_t *j = job(&s, dead_id);
+    assert_true(wait_until(srv_job_in_state, &c, 15000) >= 0);
+    json_t *j = srv_job(&s, dead_id);
     assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 3);
     assert_string_equal(json_string_value(json_object_get(j, "last_error")),
                         "diag.fail: failing attempt 3 on purpose");
@@ -130,15 +96,15 @@ static void failing_job_retries_then_dies_with_its_error(void **state)
 
     c.id = ok_id;
     c.want = "done";
-    assert_true(wait_until(job_in_state, &c, 15000) >= 0);
-    j = job(&s, ok_id);
+    assert_true(wait_until(srv_job_in_state, &c, 15000) >= 0);
+    j = srv_job(&s, ok_id);
     assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
     json_decref(j);
 
     c.id = unknown_id;
     c.want = "dead";
-    assert_true(wait_until(job_in_state, &c, 15000) >= 0);
-    j = job(&s, unknown_id);
+    assert_true(wait_until(srv_job_in_state, &c, 15000) >= 0);
+    j = srv_job(&s, unknown_id);
     assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1); /* not retried */
     assert_non_null(strstr(json_string_value(json_object_get(j, "last_error")), "unknown job kind"));
     json_decref(j);

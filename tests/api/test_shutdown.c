@@ -81,47 +81,21 @@ static void sigterm_finishes_in_flight_requests(void **state)
     srv_cleanup(&s);
 }
 
-struct jobcheck {
-    const struct srv *s;
-    const char *id;
-    const char *want;
-};
-
-static bool job_in_state(void *arg)
-{
-    struct jobcheck *c = arg;
-    char *out = NULL;
-    if (srv_cli(c->s, &out, NULL, "jobs", "show", c->id, NULL) != 0) {
-        free(out);
-        return false;
-    }
-    json_t *j = json_loads(out, 0, NULL);
-    free(out);
-    bool yes = j && !strcmp(json_string_value(json_object_get(j, "state")), c->want);
-    json_decref(j);
-    return yes;
-}
-
 static void sigint_lets_running_jobs_finish(void **state)
 {
     (void)state;
     struct srv s;
     srv_init(&s, NULL);
     assert_int_equal(srv_start(&s, NULL), 0);
-    char *out = NULL;
-    assert_int_equal(srv_cli(&s, &out, NULL, "jobs", "enqueue", "diag.sleep", "{\"ms\":2000}", NULL), 0);
     char id[64];
-    snprintf(id, sizeof id, "%.36s", out);
-    free(out);
+    srv_enqueue(&s, id, "diag.sleep", "{\"ms\":2000}", NULL);
     struct jobcheck c = {&s, id, "running"};
-    assert_true(wait_until(job_in_state, &c, 10000) >= 0);
+    assert_true(wait_until(srv_job_in_state, &c, 10000) >= 0);
 
     assert_int_equal(srv_stop(&s, 2), 0); /* SIGINT: waits for the job, then exits 0 */
     c.want = "done";
-    assert_true(job_in_state(&c)); /* done before the process exited, not after a restart */
-    assert_int_equal(srv_cli(&s, &out, NULL, "jobs", "show", id, NULL), 0);
-    json_t *j = json_loads(out, 0, NULL);
-    free(out);
+    assert_true(srv_job_in_state(&c)); /* done before the process exited, not after a restart */
+    json_t *j = srv_job(&s, id);
     assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "result"), "slept_ms")), 2000);
     json_decref(j);
