@@ -20,6 +20,7 @@ int cli_config(int argc, char **argv)
     printf("# effective configuration (AEGIS_ENV=%s%s%s)\n", c.env, c.env_file ? ", file " : "",
            c.env_file ? c.env_file : "");
     cfg_print(&c, stdout);
+    fflush(stdout); /* the verdict comes last, also when both streams go to one terminal or pipe */
     if (warnings.len)
         fprintf(stderr, "\nwarnings:\n%s", buf_str(&warnings));
     if (rc)
