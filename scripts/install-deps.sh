@@ -42,12 +42,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Front-end packages (the API reference page's assets). npm ci only when the lock file changed.
+# Front-end packages (the API reference page's assets). npm ci only when the lock file changed;
+# --ignore-scripts: we need their files only, and a postinstall (swagger-ui-dist pulls in a telemetry
+# package) must not try the network.
 if [ "${1:-}" != "--no-npm" ] && [ -f "$here/web/package-lock.json" ]; then
   stamp="$here/web/node_modules/.aegis-lock-stamp"
   if [ ! -f "$stamp" ] || ! cmp -s "$here/web/package-lock.json" "$stamp"; then
     echo "install-deps: npm ci in web/"
-    (cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$here/web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     cp "$here/web/package-lock.json" "$stamp"
   fi
 fi
