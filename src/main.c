@@ -25,6 +25,9 @@ static const struct {
     {"config", cli_config, "config check: print the effective configuration, secrets masked"},
     {"jobs", cli_jobs, "enqueue | list | show: operate the job queue"},
     {"routes", cli_routes, "list the HTTP routes (--json)"},
+    {"onboard", cli_onboard, "create an organization, its owner and a first API key"},
+    {"keys", cli_keys, "list | create | revoke API keys of an organization"},
+    {"audit", cli_audit, "audit verify [--org ID]: check the audit log's hash chains"},
     {"version", cli_version, "print the version"},
     {"help", cli_help, "this list"},
 };

@@ -6,7 +6,9 @@
 #ifndef AEGIS_API_API_H
 #define AEGIS_API_API_H
 
+#include "auth/auth.h"
 #include "core/cfg.h"
+#include "core/rate.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
@@ -30,7 +32,28 @@ struct app {
     size_t nroutes;
     char *openapi;              /* the document, rendered once at start */
     int64_t started_ms;
+    struct rate *signup_rate;   /* signups per client IP */
+    struct rate *login_rate;    /* failed logins per client IP */
 };
+
+/* ---- helpers for handlers (common.c) ------------------------------------------------------------- */
+
+/* The authentication phase: resolves the bearer secret (or the session cookie) of every route not
+ * flagged ROUTE_PUBLIC to a principal, and checks the role the route's flags need. */
+int api_phase_auth(struct http_req *r);
+/* The caller, after api_phase_auth (NULL on public routes). */
+const struct principal *api_principal(const struct http_req *r);
+/* The tenant context of the caller: every store call of a handler takes it. */
+struct tenant api_tenant(const struct http_req *r);
+struct auth_req api_auth_req(struct http_req *r);
+/* An ISO 8601 time, or JSON null for 0. */
+json_t *api_time(int64_t ms);
+/* A string member of the JSON body: AEG_OK with *out (borrowed; NULL when absent and optional), or
+ * AEG_EINVAL with a message naming the field. */
+int api_body_string(struct http_req *r, const char *field, bool required, size_t max_len,
+                    const char **out);
+/* Answers a store/service error as the API should: ENOTFOUND as 404 naming the object. */
+int api_store_error(struct http_req *r, int rc, const char *what);
 
 /* The routes mounted under this configuration (diagnostic routes only when cfg->diag_routes).
  * Returns a table owned by the caller (free()), *n set to its length. */
@@ -48,5 +71,22 @@ int api_openapi_json(struct http_req *r);
 int api_docs_page(struct http_req *r);
 int api_docs_asset(struct http_req *r);
 int api_diag_echo(struct http_req *r);
+int api_signup(struct http_req *r);
+int api_login(struct http_req *r);
+int api_logout(struct http_req *r);
+int api_me(struct http_req *r);
+int api_org_get(struct http_req *r);
+int api_users_list(struct http_req *r);
+int api_users_create(struct http_req *r);
+int api_users_get(struct http_req *r);
+int api_users_update(struct http_req *r);
+int api_users_delete(struct http_req *r);
+int api_keys_list(struct http_req *r);
+int api_keys_create(struct http_req *r);
+int api_keys_get(struct http_req *r);
+int api_keys_revoke(struct http_req *r);
+int api_audit_list(struct http_req *r);
+json_t *api_user_json(const struct user_row *u);
+json_t *api_key_json(const struct key_row *k);
 
 #endif

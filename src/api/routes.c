@@ -43,13 +43,85 @@ static const struct route all[] = {
       .request_schema = "{\"type\":\"object\"}",
       .response_schema = "{\"type\":\"object\",\"properties\":{\"request_id\":{\"type\":\"string\"},"
                          "\"received\":{}}}"}},
+    {"POST", "/api/v1/onboarding/signup", api_signup, ROUTE_PUBLIC | ROUTE_JSON | ROUTE_WRITE,
+     {.summary = "Self-serve signup: a new organization, its owner and a first API key",
+      .tag = "identity",
+      .description = "One transaction. The API key is in this answer only. Rate limited per client "
+                     "address (429 with Retry-After).",
+      .request_schema = "{\"type\":\"object\",\"required\":[\"organization_name\",\"email\"],"
+                        "\"properties\":{\"organization_name\":{\"type\":\"string\",\"minLength\":2,"
+                        "\"maxLength\":100},\"email\":{\"type\":\"string\",\"format\":\"email\"},"
+                        "\"password\":{\"type\":\"string\",\"minLength\":10},\"plan\":{\"enum\":["
+                        "\"free\",\"starter\",\"pro\",\"enterprise\"]}}}",
+      .status = 201,
+      .response_schema = "{\"$ref\":\"#/components/schemas/Signup\"}",
+      .errors = "409 429"}},
+    {"POST", "/api/v1/auth/login", api_login, ROUTE_PUBLIC | ROUTE_JSON,
+     {.summary = "Log in with email and password: a session token (also set as an HttpOnly cookie)",
+      .tag = "identity",
+      .request_schema = "{\"type\":\"object\",\"required\":[\"email\",\"password\"],"
+                        "\"properties\":{\"email\":{\"type\":\"string\"},\"password\":{\"type\":"
+                        "\"string\"}}}",
+      .errors = "401 429"}},
+    {"POST", "/api/v1/auth/logout", api_logout, 0,
+     {.summary = "End the current login session", .tag = "identity", .status = 204}},
+    {"GET", "/api/v1/me", api_me, 0,
+     {.summary = "The caller: organization, principal (user or key) and role", .tag = "identity"}},
+    {"GET", "/api/v1/org", api_org_get, 0,
+     {.summary = "The caller's organization", .tag = "identity"}},
+    {"GET", "/api/v1/users", api_users_list, ROUTE_ADMIN,
+     {.summary = "Members of the organization", .tag = "users"}},
+    {"POST", "/api/v1/users", api_users_create, ROUTE_ADMIN | ROUTE_WRITE | ROUTE_JSON,
+     {.summary = "Add a member with a role and an initial password",
+      .tag = "users",
+      .request_schema = "{\"type\":\"object\",\"required\":[\"email\",\"role\",\"password\"],"
+                        "\"properties\":{\"email\":{\"type\":\"string\"},\"role\":{\"enum\":["
+                        "\"owner\",\"admin\",\"analyst\",\"viewer\"]},\"name\":{\"type\":\"string\"},"
+                        "\"password\":{\"type\":\"string\",\"minLength\":10}}}",
+      .status = 201,
+      .errors = "409"}},
+    {"GET", "/api/v1/users/{id}", api_users_get, ROUTE_ADMIN,
+     {.summary = "One member", .tag = "users"}},
+    {"PATCH", "/api/v1/users/{id}", api_users_update, ROUTE_ADMIN | ROUTE_WRITE | ROUTE_JSON,
+     {.summary = "Change a member's role (the last owner cannot be demoted)",
+      .tag = "users",
+      .request_schema = "{\"type\":\"object\",\"required\":[\"role\"],\"properties\":{"
+                        "\"role\":{\"enum\":[\"owner\",\"admin\",\"analyst\",\"viewer\"]}}}",
+      .errors = "409"}},
+    {"DELETE", "/api/v1/users/{id}", api_users_delete, ROUTE_ADMIN | ROUTE_WRITE,
+     {.summary = "Remove a member (not the last owner)", .tag = "users", .status = 204,
+      .errors = "409"}},
+    {"GET", "/api/v1/keys", api_keys_list, ROUTE_ADMIN,
+     {.summary = "API keys of the organization (display prefixes, never the keys)", .tag = "keys"}},
+    {"POST", "/api/v1/keys", api_keys_create, ROUTE_ADMIN | ROUTE_WRITE | ROUTE_JSON,
+     {.summary = "Create an API key: the key is in this answer only",
+      .tag = "keys",
+      .request_schema = "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{"
+                        "\"name\":{\"type\":\"string\"},\"role\":{\"enum\":[\"owner\",\"admin\","
+                        "\"analyst\",\"viewer\"]},\"expires_at\":{\"type\":\"string\","
+                        "\"format\":\"date-time\"}}}",
+      .status = 201}},
+    {"GET", "/api/v1/keys/{id}", api_keys_get, ROUTE_ADMIN,
+     {.summary = "One API key", .tag = "keys"}},
+    {"DELETE", "/api/v1/keys/{id}", api_keys_revoke, ROUTE_ADMIN | ROUTE_WRITE,
+     {.summary = "Revoke an API key (answers the revoked key)", .tag = "keys", .errors = "409"}},
+    {"GET", "/api/v1/audit-log", api_audit_list, ROUTE_ADMIN,
+     {.summary = "The organization's audit log, newest first",
+      .tag = "audit",
+      .description = "Query: from, to (ISO 8601), actor (user or key id), action (exact, or a "
+                     "prefix ending in *), limit (1-500, default 50), cursor (next_cursor of the "
+                     "previous page)."}},
 };
 
 static const char *components =
     "{\"Ready\":{\"type\":\"object\",\"properties\":{\"status\":{\"const\":\"ready\"},"
     "\"database\":{\"type\":\"string\"},\"migrations\":{\"type\":\"object\",\"properties\":{"
     "\"current\":{\"type\":\"integer\"},\"latest\":{\"type\":\"integer\"},"
-    "\"pending\":{\"type\":\"integer\"}}}}}}";
+    "\"pending\":{\"type\":\"integer\"}}}}},"
+    "\"Signup\":{\"type\":\"object\",\"properties\":{\"organization\":{\"type\":\"object\"},"
+    "\"user\":{\"type\":\"object\"},\"api_key\":{\"type\":\"object\",\"properties\":{"
+    "\"key\":{\"type\":\"string\",\"description\":\"shown once\"}}},\"message\":{\"type\":"
+    "\"string\"},\"next_steps\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}";
 
 const struct route *api_all_routes(size_t *n)
 {

@@ -107,6 +107,10 @@ int cli_serve(int argc, char **argv)
     app.openapi = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
 
+    app.signup_rate = rate_new(c.signup_per_hour, 3600 * 1000);
+    app.login_rate = c.login_failures_per_15min > 0 ? rate_new(c.login_failures_per_15min, 15 * 60 * 1000)
+                                                    : rate_new(1L << 30, 1000);
+    static const struct http_phase phases[] = {{"auth", api_phase_auth}};
     struct http_opts ho = {
         .host = c.host,
         .port = (int)c.port,
@@ -118,6 +122,8 @@ int cli_serve(int argc, char **argv)
         .per_ip_connections = (int)c.per_ip_connections,
         .routes = routes,
         .nroutes = app.nroutes,
+        .phases = phases,
+        .nphases = sizeof phases / sizeof phases[0],
         .cors_allows = cors_allows,
         .app = &app,
     };
@@ -155,6 +161,8 @@ int cli_serve(int argc, char **argv)
 out:
     store_close(app.store);
 exit_now:
+    rate_free(app.signup_rate);
+    rate_free(app.login_rate);
     free(app.openapi);
     free(routes);
     cfg_free(&c);

@@ -58,6 +58,11 @@ static const struct var vars[] = {
     I("AEGIS_JOB_BACKOFF_MAX_MS", "jobs", job_backoff_max_ms, "600000", 1, 86400000),
     S("AEGIS_CORS_ORIGINS", "security", cors_origins, "", 0),
     S("AEGIS_KEY_PEPPER", "security", key_pepper, "", F_SECRET),
+    I("AEGIS_ARGON2_MEMORY_KIB", "security", argon2_memory_kib, "19456", 1024, 4194304),
+    I("AEGIS_ARGON2_ITERATIONS", "security", argon2_iterations, "2", 1, 100),
+    I("AEGIS_SESSION_TTL_MINUTES", "security", session_ttl_minutes, "720", 1, 525600),
+    I("AEGIS_SIGNUP_PER_HOUR", "security", signup_per_hour, "10", 0, 1000000),
+    I("AEGIS_LOGIN_FAILURES_PER_15MIN", "security", login_failures_per_15min, "20", 0, 1000000),
     S("STRIPE_SECRET_KEY", "billing", stripe_secret_key, "", F_SECRET),
     S("STRIPE_PUBLISHABLE_KEY", "billing", stripe_publishable_key, "", 0),
     S("STRIPE_WEBHOOK_SECRET", "billing", stripe_webhook_secret, "", F_SECRET),
@@ -375,6 +380,10 @@ static void validate(struct cfg *c, struct buf *problems, struct buf *warnings, 
     if (c->cors_any)
         buf_printf(sink, "AEGIS_CORS_ORIGINS: '*' allows every origin (%s needs an explicit list)\n",
                    c->env);
+    if (c->argon2_memory_kib < 19456 || (c->argon2_memory_kib < 47104 && c->argon2_iterations < 2))
+        buf_printf(sink,
+                   "AEGIS_ARGON2_MEMORY_KIB/AEGIS_ARGON2_ITERATIONS: below the OWASP minimum "
+                   "(19456 KiB with 2 iterations)\n");
     if (is_public_host(c->host) && !c->allow_public_bind)
         buf_printf(sink,
                    "AEGIS_HOST: \"%s\" listens on every interface; set AEGIS_ALLOW_PUBLIC_BIND=true "

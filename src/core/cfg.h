@@ -47,7 +47,12 @@ struct cfg {
     long job_backoff_max_ms;
     /* security */
     char *cors_origins;
-    char *key_pepper;
+    char *key_pepper;        /* "" in development means a fixed, public development pepper */
+    long argon2_memory_kib;  /* Argon2id cost of new password hashes */
+    long argon2_iterations;
+    long session_ttl_minutes;
+    long signup_per_hour;    /* signups allowed per client IP per hour (per node) */
+    long login_failures_per_15min; /* failed logins per client IP before 429 (per node) */
     /* billing */
     char *stripe_secret_key;
     char *stripe_publishable_key;

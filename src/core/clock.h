@@ -17,5 +17,8 @@ char *clock_fmt_iso(int64_t ms, char out[CLOCK_ISO_LEN]);
  * thread and only rebuilt when the second changes. */
 char *clock_now_iso(char out[CLOCK_ISO_LEN]);
 void clock_sleep_ms(int64_t ms);
+/* Parses "2026-11-22", "2026-11-22T01:47:10Z", "...T01:47:10.123Z" or "+hh:mm" offsets (UTC when no
+ * zone) into epoch ms. Returns 0 on success, -1 when the text is not such a time. */
+int clock_parse_iso(const char *s, int64_t *ms);
 
 #endif

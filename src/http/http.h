@@ -104,6 +104,7 @@ const char *http_request_id(const struct http_req *r);
 const char *http_param(const struct http_req *r, const char *name);  /* path parameter or NULL */
 const char *http_query(const struct http_req *r, const char *name);  /* query argument or NULL */
 const char *http_header(const struct http_req *r, const char *name); /* request header or NULL */
+const char *http_cookie(const struct http_req *r, const char *name); /* request cookie or NULL */
 json_t *http_json(const struct http_req *r); /* the parsed body of a ROUTE_JSON route (borrowed) */
 const struct buf *http_body(const struct http_req *r);
 const char *http_client_ip(struct http_req *r);

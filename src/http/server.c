@@ -109,6 +109,10 @@ const char *http_header(const struct http_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
+const char *http_cookie(const struct http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
 json_t *http_json(const struct http_req *r)
 {
     return r->json;

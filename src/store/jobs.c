@@ -4,10 +4,7 @@
  * shape (UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING) also works on PostgreSQL, where the
  * sub-select gains FOR UPDATE SKIP LOCKED.
  */
-#include "store/store.h"
-
-#include "core/alloc.h"
-#include "core/err.h"
+#include "store/store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,44 +40,27 @@ void job_row_free(struct job_row *r)
     "id, org_id, kind, payload, state, attempts, max_attempts, run_at, lease_until, lease_token,"  \
     " lease_owner, last_error, result, created_at, updated_at, started_at, completed_at"
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xstrdup(s) : NULL;
-}
-
-static void copy_id(char dst[ID_UUID_LEN], const char *src)
-{
-    snprintf(dst, ID_UUID_LEN, "%s", src ? src : "");
-}
-
 static void read_row(struct db_stmt *q, struct job_row *r)
 {
     memset(r, 0, sizeof *r);
-    copy_id(r->id, db_col_text(q, 0));
-    r->org_id = dup_or_null(db_col_text(q, 1));
-    r->kind = dup_or_null(db_col_text(q, 2));
-    r->payload = dup_or_null(db_col_text(q, 3));
+    store_copy_id(r->id, db_col_text(q, 0));
+    r->org_id = store_dup(db_col_text(q, 1));
+    r->kind = store_dup(db_col_text(q, 2));
+    r->payload = store_dup(db_col_text(q, 3));
     int st = job_state_parse(db_col_text(q, 4));
     r->state = st < 0 ? JOB_DEAD : (enum job_state)st;
     r->attempts = (int)db_col_int64(q, 5);
     r->max_attempts = (int)db_col_int64(q, 6);
     r->run_at = db_col_int64(q, 7);
     r->lease_until = db_col_int64(q, 8);
-    copy_id(r->lease_token, db_col_text(q, 9));
-    r->lease_owner = dup_or_null(db_col_text(q, 10));
-    r->last_error = dup_or_null(db_col_text(q, 11));
-    r->result = dup_or_null(db_col_text(q, 12));
+    store_copy_id(r->lease_token, db_col_text(q, 9));
+    r->lease_owner = store_dup(db_col_text(q, 10));
+    r->last_error = store_dup(db_col_text(q, 11));
+    r->result = store_dup(db_col_text(q, 12));
     r->created_at = db_col_int64(q, 13);
     r->updated_at = db_col_int64(q, 14);
     r->started_at = db_col_int64(q, 15);
     r->completed_at = db_col_int64(q, 16);
-}
-
-/* Runs a statement that returns no rows; AEG_OK or the step's error. */
-static int run(struct db_stmt *q)
-{
-    int s = db_step(q);
-    return db_step_failed(s) ? s : AEG_OK;
 }
 
 int store_job_insert(struct store *s, const struct tenant *t, const char *kind, const char *payload,
@@ -100,7 +80,7 @@ int store_job_insert(struct store *s, const struct tenant *t, const char *kind, 
         db_bind_text(q, 4, payload ? payload : "{}");
         db_bind_int64(q, 5, max_attempts);
         db_bind_int64(q, 6, run_at);
-        rc = run(q);
+        rc = store_run(q);
     }
     db_finalize(q);
     store_release(s, db);
@@ -126,7 +106,7 @@ int store_job_claim(struct store *s, const char *owner, int64_t now, int64_t lea
     if (rc)
         goto rollback;
     db_bind_int64(dead, 1, now);
-    if ((rc = run(dead)))
+    if ((rc = store_run(dead)))
         goto rollback;
     const char *sql = db_backend(db) == DB_POSTGRES
                           ? "UPDATE jobs SET state = 'running', attempts = attempts + 1,"
@@ -200,7 +180,7 @@ static int guarded(struct store *s, const char *sql, const char *id, const char 
         db_bind_int64(q, 4, t1);
         if (t2 >= 0)
             db_bind_int64(q, 5, t2);
-        rc = run(q);
+        rc = store_run(q);
         if (!rc && db_changes(q) == 0)
             rc = AEG_ELEASE;
     }

@@ -72,3 +72,18 @@ int store_migrate_status(struct store *s, struct migrate_status *st, char *err, 
     store_release(s, db);
     return rc;
 }
+
+int store_tx(struct store *s, int (*body)(struct db *, void *), void *arg)
+{
+    struct db *db = store_conn(s);
+    int rc = db_begin_write(db);
+    if (!rc) {
+        rc = body(db, arg);
+        if (!rc)
+            rc = db_commit(db);
+        if (rc)
+            db_rollback(db);
+    }
+    store_release(s, db);
+    return rc;
+}

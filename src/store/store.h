@@ -30,6 +30,10 @@ void store_close(struct store *s);
 struct db *store_conn(struct store *s);
 void store_release(struct store *s, struct db *db);
 
+/* Runs body(db, arg) in one write transaction on a pooled connection: commits when it returns AEG_OK,
+ * rolls back otherwise, and returns body's result (or the commit's error). */
+int store_tx(struct store *s, int (*body)(struct db *db, void *arg), void *arg);
+
 /* Readiness: the database answers, and the schema is at the binary's version. */
 int store_ping(struct store *s, char *err, size_t errlen);
 int store_migrate(struct store *s, int *applied, char *err, size_t errlen);
@@ -81,5 +85,127 @@ int store_job_counts(struct store *s, int64_t counts[JOB__NSTATES]);
 /* Lists up to `limit` jobs, newest first, optionally only one state (state < 0: all); operator view. */
 int store_job_list(struct store *s, int state, int limit, void (*fn)(const struct job_row *, void *),
                    void *arg);
+
+/* ---- identity (store/identity.c) ----------------------------------------------------------------
+ * These take a connection (struct db *) so a caller can make several changes, and their audit rows,
+ * one transaction: db = store_conn(s); db_begin_write(db); ...; db_commit(db); store_release(s, db).
+ * Roles are stored as text: owner, admin, analyst, viewer. */
+
+struct org_row {
+    char id[ID_UUID_LEN];
+    char *name, *plan, *status;
+    int64_t created_at, updated_at;
+};
+struct user_row {
+    char id[ID_UUID_LEN];
+    char org_id[ID_UUID_LEN];
+    char *email, *name, *role, *password_hash;
+    int64_t created_at, updated_at, last_login_at;
+};
+struct key_row {
+    char id[ID_UUID_LEN];
+    char org_id[ID_UUID_LEN];
+    char *name, *prefix, *role, *created_by;
+    int64_t created_at, expires_at, revoked_at, last_used_at; /* 0 = none */
+};
+struct session_row {
+    char id[ID_UUID_LEN];
+    char org_id[ID_UUID_LEN];
+    char user_id[ID_UUID_LEN];
+    int64_t created_at, expires_at, revoked_at;
+};
+void org_row_free(struct org_row *r);
+void user_row_free(struct user_row *r);
+void key_row_free(struct key_row *r);
+
+/* Organisations. Creating one needs no tenant (it makes one); reading is the tenant's own only. */
+int store_org_insert(struct db *db, const struct org_row *o);
+int store_org_get(struct db *db, const struct tenant *t, struct org_row *out);
+
+/* Users. AEG_ECONFLICT when the email is taken (emails are unique across organisations). */
+int store_user_insert(struct db *db, const struct tenant *t, const struct user_row *u);
+int store_user_get(struct db *db, const struct tenant *t, const char *id, struct user_row *out);
+/* Login looks a user up by email before any tenant is known: the one unscoped user read. */
+int store_user_by_email(struct db *db, const char *email, struct user_row *out);
+int store_user_list(struct db *db, const struct tenant *t,
+                    void (*fn)(const struct user_row *, void *), void *arg);
+int store_user_set_role(struct db *db, const struct tenant *t, const char *id, const char *role,
+                        int64_t now);
+int store_user_delete(struct db *db, const struct tenant *t, const char *id);
+int store_user_count_role(struct db *db, const struct tenant *t, const char *role, int64_t *n);
+int store_user_touch_login(struct db *db, const struct tenant *t, const char *id, int64_t now);
+
+/* Sessions and API keys: looked up by the keyed hash of the secret (unscoped: this is how a request
+ * finds its tenant). Lookups return AEG_ENOTFOUND for unknown, expired or revoked ones. */
+int store_session_insert(struct db *db, const struct tenant *t, const struct session_row *r,
+                         const char *token_hash);
+int store_session_lookup(struct db *db, const char *token_hash, int64_t now,
+                         struct session_row *out, struct user_row *user);
+int store_session_revoke(struct db *db, const struct tenant *t, const char *id, int64_t now);
+int store_session_revoke_user(struct db *db, const struct tenant *t, const char *user_id,
+                              int64_t now);
+int store_key_insert(struct db *db, const struct tenant *t, const struct key_row *k,
+                     const char *key_hash);
+int store_key_lookup(struct db *db, const char *key_hash, int64_t now, struct key_row *out);
+int store_key_get(struct db *db, const struct tenant *t, const char *id, struct key_row *out);
+int store_key_list(struct db *db, const struct tenant *t,
+                   void (*fn)(const struct key_row *, void *), void *arg);
+/* AEG_ENOTFOUND when the key is not the tenant's; AEG_ECONFLICT when already revoked. */
+int store_key_revoke(struct db *db, const struct tenant *t, const char *id, int64_t now);
+int store_key_touch(struct db *db, const char *id, int64_t now);
+
+/* ---- audit log (store/audit.c) --------------------------------------------------------------------
+ * Append-only: there is no update or delete function. Each organisation's rows form a chain: the hash of
+ * a row is HMAC-SHA-256 (keyed with the pepper) over its content and the previous row's hash. Append
+ * inside the caller's write transaction, so the change and its audit row commit together. */
+
+#define AUDIT_NO_ORG "-" /* the chain of events that belong to no organisation */
+
+struct audit_event {
+    const char *actor_type; /* "user", "key", "system", "anonymous" */
+    const char *actor_id;
+    const char *action;     /* "signup", "login", "login.failed", "key.created", ... */
+    const char *target_type;
+    const char *target_id;
+    const char *request_id;
+    const char *ip;
+    const char *outcome;    /* "success", "failure", "denied" */
+    const char *detail;     /* short JSON text or NULL; never a secret */
+};
+
+struct audit_row {
+    char id[ID_UUID_LEN];
+    char *org_id;
+    int64_t seq, ts;
+    char *actor_type, *actor_id, *action, *target_type, *target_id, *request_id, *ip, *outcome,
+        *detail, *prev_hash, *hash;
+};
+void audit_row_free(struct audit_row *r);
+
+int store_audit_append(struct db *db, const char *key, const char *org_id,
+                       const struct audit_event *e, int64_t now);
+
+struct audit_filter {
+    int64_t from_ms, to_ms; /* 0 = open */
+    const char *actor_id;   /* NULL = any */
+    const char *action;     /* NULL = any; a trailing '*' matches a prefix ("key.*") */
+    int64_t before_seq;     /* cursor: rows with seq < before_seq (newest first); 0 = from the newest */
+    int limit;
+};
+int store_audit_list(struct db *db, const struct tenant *t, const struct audit_filter *f,
+                     void (*fn)(const struct audit_row *, void *), void *arg);
+
+struct audit_problem {
+    char org_id[ID_UUID_LEN];
+    int64_t seq;        /* the first row found wrong (or missing) */
+    char row_id[ID_UUID_LEN]; /* "" when the row is missing */
+    char kind[16];      /* "altered", "inserted", "removed" */
+    char message[300];
+};
+/* Walks the chain of one organisation (org_id) or of all (NULL). *rows counts the rows checked, *chains
+ * the chains. Returns AEG_OK when every chain is intact; AEG_ECONFLICT with the first problem of the
+ * first broken chain in *p; another error when the database fails. */
+int store_audit_verify(struct db *db, const char *key, const char *org_id, int64_t *rows,
+                       int64_t *chains, struct audit_problem *p);
 
 #endif

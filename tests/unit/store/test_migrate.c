@@ -166,7 +166,7 @@ static void test_tampered_checksum_refused(void **state)
                                  " applied_at FROM sm2"),
                      AEG_OK);
     assert_int_equal(migrate_status(db, &st, err, sizeof err), AEG_OK);
-    assert_int_equal(st.mismatched, 1);
+    assert_int_equal(st.mismatched, store_migrations_n); /* every row lost its checksum */
 }
 
 static void test_unknown_future_version(void **state)
