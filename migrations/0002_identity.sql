@@ -19,6 +19,8 @@ CREATE TABLE users (
     name          TEXT,
     role          TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'analyst', 'viewer')),
     password_hash TEXT,
+    invite_hash   TEXT UNIQUE,     -- set while an invitation is open (the user has no password yet)
+    invite_expires_at BIGINT,
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL,
     last_login_at BIGINT

@@ -74,6 +74,7 @@ int api_diag_echo(struct http_req *r);
 int api_signup(struct http_req *r);
 int api_login(struct http_req *r);
 int api_logout(struct http_req *r);
+int api_accept_invite(struct http_req *r);
 int api_me(struct http_req *r);
 int api_org_get(struct http_req *r);
 int api_users_list(struct http_req *r);

@@ -123,6 +123,8 @@ json_t *api_user_json(const struct user_row *u)
     json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "id", u->id, "object", "user", "email", u->email,
                           "role", u->role);
     json_object_set_new(o, "name", u->name ? json_string(u->name) : json_null());
+    /* false for an invited member who has not set a password yet (or a key-only signup owner) */
+    json_object_set_new(o, "has_password", json_boolean(u->password_hash != NULL));
     json_object_set_new(o, "created_at", api_time(u->created_at));
     json_object_set_new(o, "last_login_at", api_time(u->last_login_at));
     return o;

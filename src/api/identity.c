@@ -117,6 +117,34 @@ int api_login(struct http_req *r)
     return http_reply_json(r, 200, body);
 }
 
+int api_accept_invite(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    const char *token, *password;
+    int rc;
+    if ((rc = api_body_string(r, "token", true, 200, &token)) ||
+        (rc = api_body_string(r, "password", true, 1024, &password)))
+        return rc;
+    struct auth_req rq = api_auth_req(r);
+    struct login_result out;
+    const char *why = NULL;
+    rc = auth_accept_invite(app->store, app->cfg, token, password, &rq, &out, &why);
+    if (rc == AEG_EINVAL && why)
+        return http_fail(r, rc, "%c%s.", toupper((unsigned char)why[0]), why + 1);
+    if (rc == AEG_EUNAUTH)
+        return http_fail(r, rc, "The invitation is unknown, already used or expired.");
+    if (rc)
+        return rc;
+    set_session_cookie(r, out.token, (out.expires_at - clock_now_ms()) / 1000);
+    http_add_header(r, "Cache-Control", "no-store");
+    json_t *body = json_pack("{s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "object", "session", "token",
+                             out.token, "expires_at", api_time(out.expires_at), "user", "id",
+                             out.who.actor_id, "organization_id", out.who.org_id, "role",
+                             role_name(out.who.role));
+    memset(out.token, 0, sizeof out.token);
+    return http_reply_json(r, 200, body);
+}
+
 int api_logout(struct http_req *r)
 {
     struct app *app = http_app(r);

@@ -63,6 +63,13 @@ static const struct route all[] = {
                         "\"properties\":{\"email\":{\"type\":\"string\"},\"password\":{\"type\":"
                         "\"string\"}}}",
       .errors = "401 429"}},
+    {"POST", "/api/v1/auth/accept-invite", api_accept_invite, ROUTE_PUBLIC | ROUTE_JSON | ROUTE_WRITE,
+     {.summary = "Accept an invitation: set a password and start a session",
+      .tag = "identity",
+      .request_schema = "{\"type\":\"object\",\"required\":[\"token\",\"password\"],"
+                        "\"properties\":{\"token\":{\"type\":\"string\"},\"password\":{\"type\":"
+                        "\"string\",\"minLength\":10}}}",
+      .errors = "401"}},
     {"POST", "/api/v1/auth/logout", api_logout, 0,
      {.summary = "End the current login session", .tag = "identity", .status = 204}},
     {"GET", "/api/v1/me", api_me, 0,
@@ -72,9 +79,9 @@ static const struct route all[] = {
     {"GET", "/api/v1/users", api_users_list, ROUTE_ADMIN,
      {.summary = "Members of the organization", .tag = "users"}},
     {"POST", "/api/v1/users", api_users_create, ROUTE_ADMIN | ROUTE_WRITE | ROUTE_JSON,
-     {.summary = "Add a member with a role and an initial password",
+     {.summary = "Add a member: with a password, or invited (an invite token, shown once)",
       .tag = "users",
-      .request_schema = "{\"type\":\"object\",\"required\":[\"email\",\"role\",\"password\"],"
+      .request_schema = "{\"type\":\"object\",\"required\":[\"email\",\"role\"],"
                         "\"properties\":{\"email\":{\"type\":\"string\"},\"role\":{\"enum\":["
                         "\"owner\",\"admin\",\"analyst\",\"viewer\"]},\"name\":{\"type\":\"string\"},"
                         "\"password\":{\"type\":\"string\",\"minLength\":10}}}",

@@ -60,14 +60,19 @@ struct user_tx {
     int new_role;
     const char *fail;  /* a 409 message when a rule refused */
     int fail_code;
+    const char *invite_hash; /* creating an invited member */
+    int64_t invite_expires;
 };
 
 static int create_body(struct db *db, void *arg)
 {
     struct user_tx *x = arg;
     int rc = store_user_insert(db, &x->t, x->u);
-    char detail[64];
-    snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", x->u->role);
+    if (!rc && x->invite_hash)
+        rc = store_user_set_invite(db, &x->t, x->u->id, x->invite_hash, x->invite_expires);
+    char detail[80];
+    snprintf(detail, sizeof detail, "{\"role\":\"%s\",\"invited\":%s}", x->u->role,
+             x->invite_hash ? "true" : "false");
     if (!rc)
         rc = auth_audit(db, x->app->cfg, x->t.org_id, x->who, &x->rq, "user.created", "user",
                         x->u->id, "success", detail);
@@ -83,7 +88,7 @@ int api_users_create(struct http_req *r)
     if ((rc = api_body_string(r, "email", true, 320, &email)) ||
         (rc = api_body_string(r, "role", true, 16, &role_s)) ||
         (rc = api_body_string(r, "name", false, 200, &name)) ||
-        (rc = api_body_string(r, "password", true, 1024, &password)))
+        (rc = api_body_string(r, "password", false, 1024, &password)))
         return rc;
     int role = role_parse(role_s);
     if (!role)
@@ -92,27 +97,44 @@ int api_users_create(struct http_req *r)
         return http_fail(r, AEG_EFORBIDDEN, "You cannot grant the %s role (yours is %s).",
                          role_name(role), role_name(who->role));
     char norm[256];
-    const char *why;
+    const char *why = NULL;
     if (!auth_email_normalise(email, norm, sizeof norm, &why) ||
-        (why = auth_password_problem(password)))
+        (password && (why = auth_password_problem(password))))
         return http_fail(r, AEG_EINVAL, "%c%s.", toupper((unsigned char)why[0]), why + 1);
     char *hash = NULL;
-    if ((rc = auth_password_hash(app->cfg, password, &hash)))
+    if (password && (rc = auth_password_hash(app->cfg, password, &hash)))
         return rc;
+    /* Without a password the member is invited: the token (shown once) lets them set one. */
+    char invite[AUTH_INVITE_LEN + 1] = "", invite_hash[65];
+    if (!password) {
+        auth_new_invite_token(invite);
+        auth_secret_hash(app->cfg, invite, invite_hash);
+    }
     struct user_row u = {.email = norm, .name = (char *)name, .role = (char *)role_name(role),
                          .password_hash = hash, .created_at = clock_now_ms()};
     id_uuid7(u.id);
     memcpy(u.org_id, who->org_id, sizeof u.org_id);
     struct user_tx x = {.r = r, .app = app, .who = who, .t = api_tenant(r), .rq = api_auth_req(r),
-                        .u = &u};
+                        .u = &u, .invite_hash = password ? NULL : invite_hash,
+                        .invite_expires = u.created_at + AUTH_INVITE_TTL_MS};
     rc = store_tx(app->store, create_body, &x);
     free(hash);
     if (rc == AEG_ECONFLICT)
         return http_fail(r, AEG_ECONFLICT, "An account with this email already exists.");
     if (rc)
         return rc;
-    u.password_hash = NULL;
-    return http_reply_json(r, 201, api_user_json(&u));
+    json_t *j = api_user_json(&u);
+    if (!password) {
+        json_object_set_new(j, "invite_token", json_string(invite));
+        json_object_set_new(j, "invite_expires_at", api_time(x.invite_expires));
+        json_object_set_new(j, "message",
+                            json_string("Send the invite token to the new member: it is shown "
+                                        "once, and POST /api/v1/auth/accept-invite with a "
+                                        "password activates the account."));
+        memset(invite, 0, sizeof invite);
+        http_add_header(r, "Cache-Control", "no-store");
+    }
+    return http_reply_json(r, 201, j);
 }
 
 /* Loads the target and applies the rules every change of a member follows. */

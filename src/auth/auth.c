@@ -151,6 +151,12 @@ void auth_new_session_token(char out[AUTH_SESSION_LEN + 1])
     crypto_random_base62(out + sizeof AUTH_SESSION_PREFIX - 1, AUTH_SESSION_RANDOM);
 }
 
+void auth_new_invite_token(char out[AUTH_INVITE_LEN + 1])
+{
+    memcpy(out, AUTH_INVITE_PREFIX, sizeof AUTH_INVITE_PREFIX - 1);
+    crypto_random_base62(out + sizeof AUTH_INVITE_PREFIX - 1, AUTH_INVITE_RANDOM);
+}
+
 static bool shaped(const char *s, const char *prefix, size_t random_len)
 {
     size_t pl = strlen(prefix);
@@ -330,10 +336,36 @@ struct login_tx {
     struct login_result *out;
 };
 
+/* Opens a session for user u (in the caller's transaction) and audits `action`. */
+static int open_session(struct db *db, const struct cfg *c, const struct auth_req *rq,
+                        const struct user_row *u, const char *action, struct login_result *out)
+{
+    int64_t now = clock_now_ms();
+    struct tenant t = {.org_id = u->org_id};
+    struct session_row sr = {.created_at = now, .expires_at = now + c->session_ttl_minutes * 60000};
+    id_uuid7(sr.id);
+    memcpy(sr.user_id, u->id, sizeof sr.user_id);
+    auth_new_session_token(out->token);
+    char hash[65];
+    auth_secret_hash(c, out->token, hash);
+    int rc = store_session_insert(db, &t, &sr, hash);
+    if (!rc)
+        rc = store_user_touch_login(db, &t, u->id, now);
+    struct principal *who = &out->who;
+    memcpy(who->org_id, u->org_id, sizeof who->org_id);
+    who->actor_type = "user";
+    memcpy(who->actor_id, u->id, sizeof who->actor_id);
+    memcpy(who->session_id, sr.id, sizeof who->session_id);
+    who->role = role_parse(u->role);
+    out->expires_at = sr.expires_at;
+    if (!rc)
+        rc = auth_audit(db, c, u->org_id, who, rq, action, "session", sr.id, "success", NULL);
+    return rc;
+}
+
 static int login_body(struct db *db, void *arg)
 {
     struct login_tx *x = arg;
-    int64_t now = clock_now_ms();
     if (!x->ok) {
         struct principal who = {.actor_type = "user"};
         if (x->u)
@@ -342,26 +374,57 @@ static int login_body(struct db *db, void *arg)
                           "login.failed", "user", x->u ? x->u->id : NULL, "failure",
                           x->u ? "{\"reason\":\"password\"}" : "{\"reason\":\"unknown email\"}");
     }
-    struct tenant t = {.org_id = x->u->org_id};
-    struct session_row sr = {.created_at = now, .expires_at = now + x->c->session_ttl_minutes * 60000};
-    id_uuid7(sr.id);
-    memcpy(sr.user_id, x->u->id, sizeof sr.user_id);
-    auth_new_session_token(x->out->token);
-    char hash[65];
-    auth_secret_hash(x->c, x->out->token, hash);
-    int rc = store_session_insert(db, &t, &sr, hash);
+    return open_session(db, x->c, x->rq, x->u, "login", x->out);
+}
+
+struct invite_tx {
+    const struct cfg *c;
+    const struct auth_req *rq;
+    const char *hash;
+    const char *password_hash;
+    struct login_result *out;
+};
+
+static int invite_body(struct db *db, void *arg)
+{
+    struct invite_tx *x = arg;
+    struct user_row u;
+    int rc = store_user_by_invite(db, x->hash, clock_now_ms(), &u);
+    if (rc)
+        return rc == AEG_ENOTFOUND ? AEG_EUNAUTH : rc;
+    struct tenant t = {.org_id = u.org_id};
+    rc = store_user_accept_invite(db, &t, u.id, x->password_hash, clock_now_ms());
+    struct principal who = {.actor_type = "user"};
+    memcpy(who.actor_id, u.id, sizeof who.actor_id);
     if (!rc)
-        rc = store_user_touch_login(db, &t, x->u->id, now);
-    struct principal *who = &x->out->who;
-    memcpy(who->org_id, x->u->org_id, sizeof who->org_id);
-    who->actor_type = "user";
-    memcpy(who->actor_id, x->u->id, sizeof who->actor_id);
-    memcpy(who->session_id, sr.id, sizeof who->session_id);
-    who->role = role_parse(x->u->role);
-    x->out->expires_at = sr.expires_at;
+        rc = auth_audit(db, x->c, u.org_id, &who, x->rq, "user.invite_accepted", "user", u.id,
+                        "success", NULL);
     if (!rc)
-        rc = auth_audit(db, x->c, x->u->org_id, who, x->rq, "login", "session", sr.id, "success",
-                        NULL);
+        rc = open_session(db, x->c, x->rq, &u, "login", x->out);
+    user_row_free(&u);
+    return rc;
+}
+
+int auth_accept_invite(struct store *s, const struct cfg *c, const char *token,
+                       const char *password, const struct auth_req *rq, struct login_result *out,
+                       const char **why)
+{
+    memset(out, 0, sizeof *out);
+    *why = NULL;
+    if (!token || !shaped(token, AUTH_INVITE_PREFIX, AUTH_INVITE_RANDOM))
+        return AEG_EUNAUTH;
+    if ((*why = auth_password_problem(password)))
+        return AEG_EINVAL;
+    char hash[65], *pwhash = NULL;
+    auth_secret_hash(c, token, hash);
+    int rc = auth_password_hash(c, password, &pwhash);
+    if (rc)
+        return rc;
+    struct invite_tx x = {.c = c, .rq = rq, .hash = hash, .password_hash = pwhash, .out = out};
+    rc = store_tx(s, invite_body, &x);
+    free(pwhash);
+    if (rc)
+        memset(out, 0, sizeof *out);
     return rc;
 }
 

@@ -26,6 +26,10 @@ const char *role_name(int role);
 #define AUTH_SESSION_PREFIX "aegis_s_"
 #define AUTH_SESSION_RANDOM 40
 #define AUTH_SESSION_LEN (sizeof AUTH_SESSION_PREFIX - 1 + AUTH_SESSION_RANDOM)
+#define AUTH_INVITE_PREFIX "aegis_i_"
+#define AUTH_INVITE_RANDOM 40
+#define AUTH_INVITE_LEN (sizeof AUTH_INVITE_PREFIX - 1 + AUTH_INVITE_RANDOM)
+#define AUTH_INVITE_TTL_MS (7LL * 24 * 3600 * 1000)
 #define AUTH_COOKIE "aegis_session"
 
 /* Who is calling, once a secret was resolved. */
@@ -60,6 +64,7 @@ const char *auth_org_name_problem(const char *name);
 
 void auth_new_api_key(char out[AUTH_KEY_LEN + 1]);
 void auth_new_session_token(char out[AUTH_SESSION_LEN + 1]);
+void auth_new_invite_token(char out[AUTH_INVITE_LEN + 1]);
 
 /* Resolves a bearer secret (API key or session token) to a principal. AEG_EUNAUTH when unknown,
  * expired or revoked; another code when the database fails. Touches a key's last_used_at at most
@@ -94,6 +99,12 @@ struct login_result {
  * answer for both, and the same time spent). Failed attempts are audited. */
 int auth_login(struct store *s, const struct cfg *c, const char *email, const char *password,
                const struct auth_req *rq, struct login_result *out);
+
+/* Accepts an invitation: sets the invited user's password and opens a session, as a login would.
+ * AEG_EUNAUTH for an unknown, used or expired token; AEG_EINVAL (why) for an unacceptable password. */
+int auth_accept_invite(struct store *s, const struct cfg *c, const char *token,
+                       const char *password, const struct auth_req *rq, struct login_result *out,
+                       const char **why);
 
 /* Creates an API key for the principal's organisation with at most the principal's role.
  * expires_at 0 = never. */

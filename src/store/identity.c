@@ -230,6 +230,56 @@ int store_user_touch_login(struct db *db, const struct tenant *t, const char *id
     return rc;
 }
 
+int store_user_set_invite(struct db *db, const struct tenant *t, const char *id,
+                          const char *invite_hash, int64_t expires_at)
+{
+    int rc;
+    int64_t changes = 0;
+    EXEC(db,
+         "UPDATE users SET invite_hash = $3, invite_expires_at = $4 WHERE id = $1 AND org_id = $2",
+         {
+             db_bind_text(q, 1, id);
+             db_bind_text(q, 2, t->org_id);
+             db_bind_text(q, 3, invite_hash);
+             db_bind_int64(q, 4, expires_at);
+         });
+    return rc ? rc : changes ? AEG_OK : AEG_ENOTFOUND;
+}
+
+int store_user_by_invite(struct db *db, const char *invite_hash, int64_t now, struct user_row *out)
+{
+    struct db_stmt *q = NULL;
+    int rc = db_prepare(db,
+                        "SELECT " USER_COLS " FROM users WHERE invite_hash = $1"
+                        " AND invite_expires_at > $2",
+                        &q);
+    if (!rc) {
+        db_bind_text(q, 1, invite_hash);
+        db_bind_int64(q, 2, now);
+        if (!(rc = store_one(q)))
+            read_user(q, 0, out);
+    }
+    db_finalize(q);
+    return rc;
+}
+
+int store_user_accept_invite(struct db *db, const struct tenant *t, const char *id,
+                             const char *password_hash, int64_t now)
+{
+    int rc;
+    int64_t changes = 0;
+    EXEC(db,
+         "UPDATE users SET password_hash = $3, invite_hash = NULL, invite_expires_at = NULL,"
+         " updated_at = $4 WHERE id = $1 AND org_id = $2 AND invite_hash IS NOT NULL",
+         {
+             db_bind_text(q, 1, id);
+             db_bind_text(q, 2, t->org_id);
+             db_bind_text(q, 3, password_hash);
+             db_bind_int64(q, 4, now);
+         });
+    return rc ? rc : changes ? AEG_OK : AEG_ENOTFOUND;
+}
+
 /* ---- sessions ------------------------------------------------------------------------------------ */
 
 int store_session_insert(struct db *db, const struct tenant *t, const struct session_row *r,

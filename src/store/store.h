@@ -134,6 +134,15 @@ int store_user_set_role(struct db *db, const struct tenant *t, const char *id, c
 int store_user_delete(struct db *db, const struct tenant *t, const char *id);
 int store_user_count_role(struct db *db, const struct tenant *t, const char *role, int64_t *n);
 int store_user_touch_login(struct db *db, const struct tenant *t, const char *id, int64_t now);
+/* Invitations: a user created without a password carries the keyed hash of an invitation token until
+ * it is accepted. */
+int store_user_set_invite(struct db *db, const struct tenant *t, const char *id,
+                          const char *invite_hash, int64_t expires_at);
+/* The invited user of an open, unexpired invitation (unscoped: the token is the credential). */
+int store_user_by_invite(struct db *db, const char *invite_hash, int64_t now, struct user_row *out);
+/* Sets the password and closes the invitation. */
+int store_user_accept_invite(struct db *db, const struct tenant *t, const char *id,
+                             const char *password_hash, int64_t now);
 
 /* Sessions and API keys: looked up by the keyed hash of the secret (unscoped: this is how a request
  * finds its tenant). Lookups return AEG_ENOTFOUND for unknown, expired or revoked ones. */
