@@ -92,12 +92,23 @@ struct revoke_tx {
     struct tenant t;
     struct auth_req rq;
     const char *id;
+    bool forbidden;
 };
 
 static int revoke_body(struct db *db, void *arg)
 {
     struct revoke_tx *x = arg;
-    int rc = store_key_revoke(db, &x->t, x->id, clock_now_ms());
+    struct key_row k;
+    int rc = store_key_get(db, &x->t, x->id, &k);
+    if (rc)
+        return rc;
+    bool owner_key = !strcmp(k.role, "owner");
+    key_row_free(&k);
+    if (owner_key && x->who->role < ROLE_OWNER) {
+        x->forbidden = true; /* as with members: only an owner touches an owner's reach */
+        return AEG_EFORBIDDEN;
+    }
+    rc = store_key_revoke(db, &x->t, x->id, clock_now_ms());
     if (!rc)
         rc = auth_audit(db, x->app->cfg, x->t.org_id, x->who, &x->rq, "key.revoked", "api_key",
                         x->id, "success", NULL);
@@ -112,6 +123,8 @@ int api_keys_revoke(struct http_req *r)
     int rc = store_tx(app->store, revoke_body, &x);
     if (rc == AEG_ECONFLICT)
         return http_fail(r, AEG_ECONFLICT, "This key is already revoked.");
+    if (x.forbidden)
+        return http_fail(r, AEG_EFORBIDDEN, "Only an owner can revoke an owner-role key.");
     if (rc)
         return api_store_error(r, rc, "API key");
     return api_keys_get(r);

@@ -459,9 +459,9 @@ int auth_login(struct store *s, const struct cfg *c, const char *email, const ch
         found = rc == AEG_OK;
     }
     bool ok;
-    if (found) {
-        ok = u.password_hash && auth_password_verify(u.password_hash, password ? password : "");
-    } else {
+    if (found && u.password_hash) {
+        ok = auth_password_verify(u.password_hash, password ? password : "");
+    } else { /* unknown email, or an account without a password: the same work, the same answer */
         auth_password_verify(decoy_hash(c), password ? password : "");
         ok = false;
     }

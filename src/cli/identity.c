@@ -162,9 +162,13 @@ int cli_keys(int argc, char **argv)
         const char *role_s = opt(argc, argv, "--role"), *exp = opt(argc, argv, "--expires");
         int role = role_s ? role_parse(role_s) : ROLE_ANALYST;
         int64_t expires = 0;
-        if (!role || (exp && (clock_parse_iso(exp, &expires) || expires <= clock_now_ms()))) {
-            fprintf(stderr, "aegis: %s\n", !role ? "--role must be owner, admin, analyst or viewer"
-                                                 : "--expires must be a future ISO 8601 time");
+        const char *bad = !*opt(argc, argv, "--name") ? "--name must not be empty"
+                          : !role ? "--role must be owner, admin, analyst or viewer"
+                          : (exp && (clock_parse_iso(exp, &expires) || expires <= clock_now_ms()))
+                              ? "--expires must be a future ISO 8601 time"
+                              : NULL;
+        if (bad) {
+            fprintf(stderr, "aegis: %s\n", bad);
             rc = CLI_USAGE;
             goto out;
         }
@@ -184,6 +188,11 @@ int cli_keys(int argc, char **argv)
                 continue;
             }
             id = argv[i];
+        }
+        if (!id) {
+            fprintf(stderr, "usage: aegis keys revoke --org ORG_ID KEY_ID\n");
+            rc = CLI_USAGE;
+            goto out;
         }
         db = store_conn(s);
         e = db_begin_write(db);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -161,6 +162,7 @@ int srv_start(struct srv *s, int *status)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test that dies takes its server with it */
         int fd = open(app, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 2);
         int nul = open("/dev/null", O_RDWR);
