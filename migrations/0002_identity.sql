@@ -54,7 +54,8 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_org ON api_keys (org_id, created_at);
 
 -- Append-only. Each organisation's rows form a chain: hash = SHA-256 over the row's content and the
--- previous row's hash; audit_heads keeps each chain's last seq and hash so a removed tail is caught too.
+-- previous row's hash; audit_heads keeps each chain's last seq and hash, sealed with a MAC over both, so
+-- a removed tail is caught too (moving the head back would need the key).
 -- org_id '-' is the chain of events that belong to no organisation (a failed login for an unknown email).
 CREATE TABLE audit_log (
     id          TEXT PRIMARY KEY,
@@ -79,5 +80,6 @@ CREATE INDEX audit_log_org_ts ON audit_log (org_id, ts, seq);
 CREATE TABLE audit_heads (
     org_id TEXT PRIMARY KEY,
     seq    BIGINT NOT NULL,
-    hash   TEXT NOT NULL
+    hash   TEXT NOT NULL,
+    mac    TEXT NOT NULL
 );

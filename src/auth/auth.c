@@ -9,6 +9,7 @@
 #include <argon2.h>
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,20 +121,52 @@ bool auth_email_normalise(const char *in, char *out, size_t outlen, const char *
     return true;
 }
 
+/* Decodes one UTF-8 character at s; returns its length (1-4), or 0 when the bytes are not valid
+ * UTF-8 (overlong forms, surrogates and code points past U+10FFFF included). */
+static int utf8_char(const unsigned char *s, uint32_t *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    int n = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (!n)
+        return 0;
+    uint32_t c = s[0] & (0x7f >> n);
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
 const char *auth_org_name_problem(const char *name)
 {
-    size_t n = name ? strlen(name) : 0;
-    if (n < 2 || n > 100)
+    if (!name)
         return "organization_name must be 2 to 100 characters";
-    if (name[0] == ' ' || name[n - 1] == ' ')
-        return "organization_name must not start or end with a space";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch >= 0x80)
-            continue; /* UTF-8 letters of other scripts */
-        if (!isalnum(ch) && !strchr(" .,&'()-_", ch))
+    size_t chars = 0;
+    const unsigned char *p = (const unsigned char *)name;
+    while (*p) {
+        uint32_t cp;
+        int n = utf8_char(p, &cp);
+        if (!n)
+            return "organization_name must be valid UTF-8";
+        if (cp < 0x80 && !isalnum((int)cp) && !strchr(" .,&'()-_", (int)cp))
             return "organization_name may contain letters, digits, spaces and . , & ' ( ) - _ only";
+        if ((cp >= 0x80 && cp < 0xa0) || cp == 0x2028 || cp == 0x2029)
+            return "organization_name must not contain control characters";
+        chars++;
+        p += n;
     }
+    if (chars < 2 || chars > 100)
+        return "organization_name must be 2 to 100 characters";
+    if (name[0] == ' ' || name[strlen(name) - 1] == ' ')
+        return "organization_name must not start or end with a space";
     return NULL;
 }
 

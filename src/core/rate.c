@@ -20,6 +20,7 @@ struct rate {
     int64_t window_ms;
     struct slot *slots; /* open addressing, RATE_MAX_KEYS * 2 slots */
     size_t nslots, nused;
+    int64_t full_until; /* the table was full of live windows: no rebuild before this */
 };
 
 struct rate *rate_new(long limit, int64_t window_ms)
@@ -104,9 +105,13 @@ static bool check(struct rate *r, const char *key, int64_t now, int *retry, bool
     }
     pthread_mutex_lock(&r->mu);
     struct slot *s = find(r, key, take);
-    if (!s && take) {
+    if (!s && take && now >= r->full_until) {
         rebuild(r, now);
         s = find(r, key, true);
+        /* Still no room: every window is live. A rebuild costs the whole table, so try again only
+         * in a second; until then new keys pass unlimited (failing open beats blocking everyone). */
+        if (!s)
+            r->full_until = now + 1000;
     }
     bool ok = true;
     if (s) {

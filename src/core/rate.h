@@ -2,7 +2,8 @@
  * rate: fixed-window counters keyed by a short string (a client IP), for abuse limits such as signups
  * per hour. In memory and per process: with several nodes each enforces its own limit. Thread-safe.
  * Memory is bounded: at most RATE_MAX_KEYS keys; when full, expired windows are dropped first, then
- * the table refuses new keys (the request is let through rather than every client blocked).
+ * the table refuses new keys (the request is let through rather than every client blocked), and tries
+ * to make room again at most once a second.
  */
 #ifndef AEGIS_CORE_RATE_H
 #define AEGIS_CORE_RATE_H

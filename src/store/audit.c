@@ -5,7 +5,9 @@
  * as "<length>:<bytes>" so no two different rows serialise alike. The key comes from the pepper: with it
  * a forger cannot recompute a chain, without it (a development pepper) the chain still catches edits
  * made by hand. The first row of a chain has prev_hash = 64 zeros. audit_heads holds each chain's last
- * seq and hash, so removing the newest rows is caught as well.
+ * seq and hash with a MAC over (org, seq, hash), so removing the newest rows is caught as well (moving
+ * the head back would need the key); and every organisation must have a chain, so deleting one whole
+ * is caught too.
  */
 #include "store/store_int.h"
 
@@ -62,6 +64,19 @@ static void row_hash(const char *key, const struct audit_row *r, char out[CRYPTO
     field(&b, r->outcome);
     field(&b, r->detail);
     field(&b, r->prev_hash);
+    crypto_hmac_sha256_hex(key, strlen(key), buf_str(&b), b.len, out);
+    buf_release(&b);
+}
+
+static void head_mac(const char *key, const char *org, int64_t seq, const char *hash,
+                     char out[CRYPTO_SHA256_HEX])
+{
+    struct buf b;
+    buf_init(&b, BUF_CAP_SMALL);
+    buf_adds(&b, "head|");
+    field(&b, org);
+    buf_printf(&b, "%lld|", (long long)seq);
+    field(&b, hash);
     crypto_hmac_sha256_hex(key, strlen(key), buf_str(&b), b.len, out);
     buf_release(&b);
 }
@@ -133,13 +148,16 @@ int store_audit_append(struct db *db, const char *key, const char *org_id,
     if (rc)
         return rc;
     rc = db_prepare(db,
-                    seq ? "UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1"
-                        : "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, $2, $3)",
+                    seq ? "UPDATE audit_heads SET seq = $2, hash = $3, mac = $4 WHERE org_id = $1"
+                        : "INSERT INTO audit_heads (org_id, seq, hash, mac) VALUES ($1, $2, $3, $4)",
                     &q);
     if (!rc) {
+        char mac[CRYPTO_SHA256_HEX];
+        head_mac(key, org_id, r.seq, hash, mac);
         db_bind_text(q, 1, org_id);
         db_bind_int64(q, 2, r.seq);
         db_bind_text(q, 3, hash);
+        db_bind_text(q, 4, mac);
         rc = store_run(q);
     }
     db_finalize(q);
@@ -216,13 +234,16 @@ static void problem(struct audit_problem *p, const char *org, int64_t seq, const
     snprintf(p->message, sizeof p->message, "%s", msg);
 }
 
-/* Reads a chain's head (seq 0 and "" when it has none). */
-static int read_head(struct db *db, const char *org, int64_t *seq, char hash[CRYPTO_SHA256_HEX])
+/* Reads a chain's head (seq 0, "" and *sealed false when it has none; *sealed tells whether its MAC
+ * is right). */
+static int read_head(struct db *db, const char *key, const char *org, int64_t *seq,
+                     char hash[CRYPTO_SHA256_HEX], bool *sealed)
 {
     struct db_stmt *q = NULL;
     *seq = 0;
     hash[0] = '\0';
-    int rc = db_prepare(db, "SELECT seq, hash FROM audit_heads WHERE org_id = $1", &q);
+    *sealed = false;
+    int rc = db_prepare(db, "SELECT seq, hash, mac FROM audit_heads WHERE org_id = $1", &q);
     if (rc)
         return rc;
     db_bind_text(q, 1, org);
@@ -230,6 +251,11 @@ static int read_head(struct db *db, const char *org, int64_t *seq, char hash[CRY
     if (rc == AEG_OK) {
         *seq = db_col_int64(q, 0);
         snprintf(hash, CRYPTO_SHA256_HEX, "%s", db_col_text(q, 1) ? db_col_text(q, 1) : "");
+        char want[CRYPTO_SHA256_HEX];
+        head_mac(key, org, *seq, hash, want);
+        const char *mac = db_col_text(q, 2);
+        *sealed = mac && strlen(mac) == CRYPTO_SHA256_HEX - 1 &&
+                  crypto_equal(mac, want, CRYPTO_SHA256_HEX - 1);
     }
     db_finalize(q);
     return rc == AEG_ENOTFOUND ? AEG_OK : rc;
@@ -241,7 +267,9 @@ static int verify_chain(struct db *db, const char *key, const char *org, int64_t
 {
     int64_t head_seq;
     char head_hash[CRYPTO_SHA256_HEX];
-    int rc = read_head(db, org, &head_seq, head_hash);
+    bool sealed;
+    char msg[300];
+    int rc = read_head(db, key, org, &head_seq, head_hash, &sealed);
     if (rc)
         return rc;
     struct db_stmt *q = NULL;
@@ -253,7 +281,6 @@ static int verify_chain(struct db *db, const char *key, const char *org, int64_t
     memcpy(prev, zero_hash, sizeof prev);
     int64_t expect = 1;
     int st = DB_DONE;
-    char msg[300];
     while (!rc && (st = db_step(q)) == DB_ROW) {
         struct audit_row r;
         read_audit(q, &r);
@@ -297,13 +324,43 @@ static int verify_chain(struct db *db, const char *key, const char *org, int64_t
         return rc;
     if (db_step_failed(st))
         return st;
+    if (head_seq == 0) {
+        if (expect == 1)
+            problem(p, org, 1, "", "removed",
+                    "rows from 1 on are missing: the organization has no audit chain at all (its "
+                    "rows and head were removed)");
+        else
+        {
+            snprintf(msg, sizeof msg,
+                     "the recorded end of the chain was removed: rows after %lld may be missing",
+                     (long long)expect - 1);
+            problem(p, org, expect, "", "removed", msg);
+        }
+        return AEG_ECONFLICT;
+    }
     if (expect - 1 < head_seq) {
         snprintf(msg, sizeof msg, "rows %lld to %lld were removed from the end of the chain",
                  (long long)expect, (long long)head_seq);
         problem(p, org, expect, "", "removed", msg);
         return AEG_ECONFLICT;
     }
-    if (head_seq && strcmp(head_hash, prev) != 0) {
+    if (!sealed) {
+        /* A head that matches the last row but not its seal was moved back over removed rows. */
+        if (head_seq == expect - 1 && !strcmp(head_hash, prev)) {
+            snprintf(msg, sizeof msg,
+                     "rows after %lld were removed and the chain's recorded end moved back (its "
+                     "seal does not match)",
+                     (long long)head_seq);
+            problem(p, org, head_seq + 1, "", "removed", msg);
+        } else {
+            snprintf(msg, sizeof msg,
+                     "the recorded end of the chain (row %lld) was changed: its seal does not match",
+                     (long long)head_seq);
+            problem(p, org, head_seq, "", "altered", msg);
+        }
+        return AEG_ECONFLICT;
+    }
+    if (strcmp(head_hash, prev) != 0) {
         snprintf(msg, sizeof msg, "the chain's last row %lld does not match the recorded head",
                  (long long)head_seq);
         problem(p, org, head_seq, "", "altered", msg);
@@ -325,7 +382,7 @@ int store_audit_verify(struct db *db, const char *key, const char *org_id, int64
     struct db_stmt *q = NULL;
     int rc = db_prepare(db,
                         "SELECT org_id FROM audit_heads UNION SELECT DISTINCT org_id FROM audit_log"
-                        " ORDER BY 1",
+                        " UNION SELECT id FROM orgs ORDER BY 1",
                         &q);
     if (rc)
         return rc;
