@@ -34,6 +34,7 @@ struct app {
     int64_t started_ms;
     struct rate *signup_rate;   /* signups per client IP */
     struct rate *login_rate;    /* failed logins per client IP */
+    struct job_kind *kinds;     /* the job kinds the workers run (owned) */
 };
 
 /* ---- helpers for handlers (common.c) ------------------------------------------------------------- */
@@ -87,6 +88,14 @@ int api_keys_create(struct http_req *r);
 int api_keys_get(struct http_req *r);
 int api_keys_revoke(struct http_req *r);
 int api_audit_list(struct http_req *r);
+int api_scenarios_list(struct http_req *r);
+int api_scenarios_create(struct http_req *r);
+int api_scenarios_get(struct http_req *r);
+int api_scenarios_update(struct http_req *r);
+int api_scenarios_delete(struct http_req *r);
+int api_simulations_list(struct http_req *r);
+int api_simulations_create(struct http_req *r);
+int api_simulations_get(struct http_req *r);
 json_t *api_user_json(const struct user_row *u);
 json_t *api_key_json(const struct key_row *k);
 

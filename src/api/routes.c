@@ -112,6 +112,42 @@ static const struct route all[] = {
      {.summary = "One API key", .tag = "keys"}},
     {"DELETE", "/api/v1/keys/{id}", api_keys_revoke, ROUTE_ADMIN | ROUTE_WRITE,
      {.summary = "Revoke an API key (answers the revoked key)", .tag = "keys", .errors = "409"}},
+    {"GET", "/api/v1/scenarios", api_scenarios_list, 0,
+     {.summary = "The organization's scenario library", .tag = "risk"}},
+    {"POST", "/api/v1/scenarios", api_scenarios_create, ROUTE_WRITE | ROUTE_JSON,
+     {.summary = "Add a FAIR scenario to the library (schema: docs/scenarios.md)",
+      .tag = "risk",
+      .request_schema = "{\"$ref\":\"#/components/schemas/Scenario\"}",
+      .status = 201,
+      .errors = "409"}},
+    {"GET", "/api/v1/scenarios/{id}", api_scenarios_get, 0,
+     {.summary = "One scenario", .tag = "risk"}},
+    {"PUT", "/api/v1/scenarios/{id}", api_scenarios_update, ROUTE_WRITE | ROUTE_JSON,
+     {.summary = "Replace a scenario",
+      .tag = "risk",
+      .request_schema = "{\"$ref\":\"#/components/schemas/Scenario\"}",
+      .errors = "409"}},
+    {"DELETE", "/api/v1/scenarios/{id}", api_scenarios_delete, ROUTE_WRITE,
+     {.summary = "Delete a scenario", .tag = "risk", .status = 204}},
+    {"GET", "/api/v1/simulations", api_simulations_list, 0,
+     {.summary = "Simulation runs, newest first (limit 1-500)", .tag = "risk"}},
+    {"POST", "/api/v1/simulations", api_simulations_create, ROUTE_WRITE | ROUTE_JSON | ROUTE_METERED,
+     {.summary = "Start a Monte Carlo simulation (runs as a job; answers 202 with the run id)",
+      .tag = "risk",
+      .description = "Body: scenarios (inline scenario objects) and/or scenario_ids, iterations "
+                     "(default 100000, at most AEGIS_SIM_MAX_ITERATIONS: 422 above), seed, "
+                     "semantics (compound or product), thresholds, correlation, name.",
+      .request_schema = "{\"type\":\"object\",\"properties\":{\"scenarios\":{\"type\":\"array\","
+                        "\"items\":{\"$ref\":\"#/components/schemas/Scenario\"}},\"scenario_ids\":"
+                        "{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"iterations\":{"
+                        "\"type\":\"integer\",\"minimum\":1},\"seed\":{\"type\":\"integer\"},"
+                        "\"semantics\":{\"enum\":[\"compound\",\"product\"]},\"thresholds\":{"
+                        "\"type\":\"array\",\"items\":{\"type\":\"number\"}},\"name\":{\"type\":"
+                        "\"string\"}}}",
+      .status = 202,
+      .errors = "422"}},
+    {"GET", "/api/v1/simulations/{id}", api_simulations_get, 0,
+     {.summary = "A simulation run: status, parameters and results", .tag = "risk"}},
     {"GET", "/api/v1/audit-log", api_audit_list, ROUTE_ADMIN,
      {.summary = "The organization's audit log, newest first",
       .tag = "audit",
@@ -128,7 +164,11 @@ static const char *components =
     "\"Signup\":{\"type\":\"object\",\"properties\":{\"organization\":{\"type\":\"object\"},"
     "\"user\":{\"type\":\"object\"},\"api_key\":{\"type\":\"object\",\"properties\":{"
     "\"key\":{\"type\":\"string\",\"description\":\"shown once\"}}},\"message\":{\"type\":"
-    "\"string\"},\"next_steps\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}";
+    "\"string\"},\"next_steps\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}},"
+    "\"Scenario\":{\"type\":\"object\",\"required\":[\"name\",\"primary_loss\"],\"description\":"
+    "\"A FAIR scenario: lef, or tef with vulnerability; primary_loss; optional secondary_loss. See "
+    "docs/scenarios.md.\",\"properties\":{\"name\":{\"type\":\"string\"},\"lef\":{},\"tef\":{},"
+    "\"vulnerability\":{},\"primary_loss\":{},\"secondary_loss\":{}}}}";
 
 const struct route *api_all_routes(size_t *n)
 {

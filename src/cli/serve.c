@@ -8,7 +8,9 @@
 #include "api/api.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/alloc.h"
 #include "core/log.h"
+#include "services/simulations.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,14 +87,20 @@ int cli_serve(int argc, char **argv)
             log_msg(LOG_INFO, "server.migrated", "applied %d migration(s)", applied);
     }
 
+    /* every job kind this binary runs */
+    size_t nkinds = job_builtin_nkinds + sim_job_nkinds;
+    struct job_kind *kinds = xcalloc(nkinds, sizeof *kinds);
+    memcpy(kinds, job_builtin_kinds, job_builtin_nkinds * sizeof *kinds);
+    memcpy(kinds + job_builtin_nkinds, sim_job_kinds, sim_job_nkinds * sizeof *kinds);
+    app.kinds = kinds;
     struct job_pool_opts jo = {
         .workers = (int)c.job_workers,
         .lease_ms = c.job_lease_seconds * 1000,
         .poll_ms = (int)c.job_poll_ms,
         .backoff_base_ms = c.job_backoff_base_ms,
         .backoff_max_ms = c.job_backoff_max_ms,
-        .kinds = job_builtin_kinds,
-        .nkinds = job_builtin_nkinds,
+        .kinds = kinds,
+        .nkinds = nkinds,
         .app = &app,
     };
     if (job_pool_start(app.store, &jo, &app.jobs)) {
@@ -160,6 +168,7 @@ int cli_serve(int argc, char **argv)
         goto exit_now; /* worker threads still use the store: do not free it under them */
 out:
     store_close(app.store);
+    free(app.kinds); /* not on the exit_now path: workers still running may read it */
 exit_now:
     rate_free(app.signup_rate);
     rate_free(app.login_rate);

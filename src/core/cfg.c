@@ -56,6 +56,8 @@ static const struct var vars[] = {
     I("AEGIS_JOB_POLL_MS", "jobs", job_poll_ms, "500", 10, 60000),
     I("AEGIS_JOB_BACKOFF_BASE_MS", "jobs", job_backoff_base_ms, "1000", 1, 3600000),
     I("AEGIS_JOB_BACKOFF_MAX_MS", "jobs", job_backoff_max_ms, "600000", 1, 86400000),
+    I("AEGIS_SIM_MAX_ITERATIONS", "risk", sim_max_iterations, "10000000", 1, 1000000000),
+    I("AEGIS_SIM_THREADS", "risk", sim_threads, "0", 0, 256),
     S("AEGIS_CORS_ORIGINS", "security", cors_origins, "", 0),
     S("AEGIS_KEY_PEPPER", "security", key_pepper, "", F_SECRET),
     I("AEGIS_ARGON2_MEMORY_KIB", "security", argon2_memory_kib, "19456", 1024, 4194304),

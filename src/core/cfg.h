@@ -45,6 +45,9 @@ struct cfg {
     long job_poll_ms;
     long job_backoff_base_ms;
     long job_backoff_max_ms;
+    /* risk engine */
+    long sim_max_iterations; /* ceiling per simulation run through the API */
+    long sim_threads;        /* threads per simulation job; 0 = one per CPU */
     /* security */
     char *cors_origins;
     char *key_pepper;        /* "" in development means a fixed, public development pepper */

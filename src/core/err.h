@@ -28,6 +28,8 @@
     X(AEG_ECONFLICT, "conflict", "invalid_request_error", 409,                                    \
       "The request conflicts with the current state.")                                            \
     X(AEG_ELEASE, "lease_lost", "conflict_error", 409, "The job lease is no longer held.")        \
+    X(AEG_ELIMIT, "limit_exceeded", "invalid_request_error", 422,                                 \
+      "The request exceeds a configured limit.")                                                  \
     X(AEG_ETOOLARGE, "body_too_large", "invalid_request_error", 413,                              \
       "The request body is larger than the limit.")                                               \
     X(AEG_EMEDIA, "unsupported_media_type", "invalid_request_error", 415,                         \

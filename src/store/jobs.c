@@ -63,10 +63,9 @@ static void read_row(struct db_stmt *q, struct job_row *r)
     r->completed_at = db_col_int64(q, 16);
 }
 
-int store_job_insert(struct store *s, const struct tenant *t, const char *kind, const char *payload,
-                     int max_attempts, int64_t run_at, char id_out[ID_UUID_LEN])
+int store_job_insert_db(struct db *db, const struct tenant *t, const char *kind, const char *payload,
+                        int max_attempts, int64_t run_at, char id_out[ID_UUID_LEN])
 {
-    struct db *db = store_conn(s);
     struct db_stmt *q = NULL;
     int rc = db_prepare(db,
                         "INSERT INTO jobs (id, org_id, kind, payload, state, max_attempts, run_at,"
@@ -83,6 +82,14 @@ int store_job_insert(struct store *s, const struct tenant *t, const char *kind, 
         rc = store_run(q);
     }
     db_finalize(q);
+    return rc;
+}
+
+int store_job_insert(struct store *s, const struct tenant *t, const char *kind, const char *payload,
+                     int max_attempts, int64_t run_at, char id_out[ID_UUID_LEN])
+{
+    struct db *db = store_conn(s);
+    int rc = store_job_insert_db(db, t, kind, payload, max_attempts, run_at, id_out);
     store_release(s, db);
     return rc;
 }

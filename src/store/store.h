@@ -64,6 +64,9 @@ void job_row_free(struct job_row *r);
 /* Inserts a queued job. tenant may be NULL (a system job). id_out receives the new id. */
 int store_job_insert(struct store *s, const struct tenant *t, const char *kind, const char *payload,
                      int max_attempts, int64_t run_at, char id_out[ID_UUID_LEN]);
+/* The same on a connection, inside the caller's transaction (a run and its job commit together). */
+int store_job_insert_db(struct db *db, const struct tenant *t, const char *kind, const char *payload,
+                        int max_attempts, int64_t run_at, char id_out[ID_UUID_LEN]);
 /* Claims the next runnable job: queued with run_at <= now, or running with an expired lease (a worker
  * died). Jobs whose lease expired with no attempts left become dead instead. Returns AEG_OK with *out
  * filled (attempts already counted, a fresh lease_token), or AEG_ENOTFOUND when nothing is runnable. */
@@ -162,6 +165,39 @@ int store_key_list(struct db *db, const struct tenant *t,
 /* AEG_ENOTFOUND when the key is not the tenant's; AEG_ECONFLICT when already revoked. */
 int store_key_revoke(struct db *db, const struct tenant *t, const char *id, int64_t now);
 int store_key_touch(struct db *db, const char *id, int64_t now);
+
+/* ---- risk (store/risk.c): scenario library and simulation runs ------------------------------------ */
+
+struct scenario_row {
+    char id[ID_UUID_LEN];
+    char *name, *document; /* document: the scenario object, JSON text */
+    int64_t created_at, updated_at;
+};
+void scenario_row_free(struct scenario_row *r);
+/* AEG_ECONFLICT when the organisation already has a scenario of that name. */
+int store_scenario_insert(struct db *db, const struct tenant *t, const struct scenario_row *r);
+int store_scenario_get(struct db *db, const struct tenant *t, const char *id, struct scenario_row *out);
+int store_scenario_list(struct db *db, const struct tenant *t,
+                        void (*fn)(const struct scenario_row *, void *), void *arg);
+int store_scenario_update(struct db *db, const struct tenant *t, const struct scenario_row *r);
+int store_scenario_delete(struct db *db, const struct tenant *t, const char *id);
+
+struct simrun_row {
+    char id[ID_UUID_LEN];
+    char org_id[ID_UUID_LEN];
+    char *name, *status, *parameters, *results, *error, *created_by;
+    int64_t created_at, started_at, completed_at;
+};
+void simrun_row_free(struct simrun_row *r);
+int store_simrun_insert(struct db *db, const struct tenant *t, const struct simrun_row *r);
+int store_simrun_get(struct db *db, const struct tenant *t, const char *id, struct simrun_row *out);
+/* Newest first; before_created_at/before_id page (0/NULL: from the newest). Results are not read. */
+int store_simrun_list(struct db *db, const struct tenant *t, int limit,
+                      void (*fn)(const struct simrun_row *, void *), void *arg);
+/* Status changes by the job worker (the tenant is the run's organisation). */
+int store_simrun_start(struct db *db, const struct tenant *t, const char *id, int64_t now);
+int store_simrun_finish(struct db *db, const struct tenant *t, const char *id, const char *status,
+                        const char *results, const char *error, int64_t now);
 
 /* ---- audit log (store/audit.c) --------------------------------------------------------------------
  * Append-only: there is no update or delete function. Each organisation's rows form a chain: the hash of

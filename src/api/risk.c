@@ -1,0 +1,392 @@
+/*
+ * risk: the scenario library (/api/v1/scenarios) and simulation runs (/api/v1/simulations). Runs go
+ * through the job queue: POST answers 202 with the run id, the result arrives in GET .../{id}.
+ */
+#include "api/api.h"
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "risk/fair.h"
+#include "services/simulations.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Validates one scenario object by parsing it as a one-scenario portfolio. */
+static int check_scenario(struct http_req *r, const json_t *sc)
+{
+    json_t *doc = json_pack("{s:[O]}", "scenarios", sc);
+    struct fair_portfolio p;
+    char err[400];
+    int rc = fair_parse(doc, &p, err, sizeof err);
+    fair_free(&p);
+    json_decref(doc);
+    return rc ? http_fail(r, AEG_EINVAL, "%s", err) : AEG_OK;
+}
+
+static json_t *scenario_json(const struct scenario_row *s)
+{
+    json_error_t e;
+    json_t *doc = json_loads(s->document, 0, &e);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "id", s->id, "object", "scenario", "name", s->name,
+                          "scenario", doc ? doc : json_null());
+    json_object_set_new(o, "created_at", api_time(s->created_at));
+    json_object_set_new(o, "updated_at", api_time(s->updated_at));
+    return o;
+}
+
+struct sc_tx {
+    struct app *app;
+    const struct principal *who;
+    struct tenant t;
+    struct auth_req rq;
+    struct scenario_row *row;
+    const char *action;
+    bool is_delete;
+};
+
+static int scenario_body(struct db *db, void *arg)
+{
+    struct sc_tx *x = arg;
+    int rc;
+    if (x->is_delete)
+        rc = store_scenario_delete(db, &x->t, x->row->id);
+    else if (!strcmp(x->action, "scenario.created"))
+        rc = store_scenario_insert(db, &x->t, x->row);
+    else
+        rc = store_scenario_update(db, &x->t, x->row);
+    if (!rc)
+        rc = auth_audit(db, x->app->cfg, x->t.org_id, x->who, &x->rq, x->action, "scenario",
+                        x->row->id, "success", NULL);
+    return rc;
+}
+
+static int save_scenario(struct http_req *r, const char *id, const char *action, int status)
+{
+    struct app *app = http_app(r);
+    json_t *body = http_json(r);
+    int rc = check_scenario(r, body);
+    if (rc)
+        return rc;
+    int64_t now = clock_now_ms();
+    struct scenario_row row = {.name = (char *)json_string_value(json_object_get(body, "name")),
+                               .created_at = now, .updated_at = now};
+    snprintf(row.id, sizeof row.id, "%s", id ? id : "");
+    if (!id)
+        id_uuid7(row.id);
+    row.document = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    struct sc_tx x = {.app = app, .who = api_principal(r), .t = api_tenant(r),
+                      .rq = api_auth_req(r), .row = &row, .action = action};
+    rc = store_tx(app->store, scenario_body, &x);
+    if (rc) {
+        free(row.document);
+        if (rc == AEG_ECONFLICT)
+            return http_fail(r, rc, "A scenario named \"%s\" already exists.", row.name);
+        return api_store_error(r, rc, "scenario");
+    }
+    struct db *db = store_conn(app->store);
+    struct scenario_row saved;
+    rc = store_scenario_get(db, &x.t, row.id, &saved);
+    store_release(app->store, db);
+    free(row.document);
+    if (rc)
+        return rc;
+    json_t *j = scenario_json(&saved);
+    scenario_row_free(&saved);
+    return http_reply_json(r, status, j);
+}
+
+int api_scenarios_create(struct http_req *r)
+{
+    return save_scenario(r, NULL, "scenario.created", 201);
+}
+
+int api_scenarios_update(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    struct tenant t = api_tenant(r);
+    struct scenario_row cur;
+    struct db *db = store_conn(app->store);
+    int rc = store_scenario_get(db, &t, http_param(r, "id"), &cur);
+    store_release(app->store, db);
+    if (rc)
+        return api_store_error(r, rc, "scenario");
+    scenario_row_free(&cur);
+    return save_scenario(r, http_param(r, "id"), "scenario.updated", 200);
+}
+
+int api_scenarios_delete(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    struct scenario_row row = {0};
+    snprintf(row.id, sizeof row.id, "%s", http_param(r, "id"));
+    struct sc_tx x = {.app = app, .who = api_principal(r), .t = api_tenant(r),
+                      .rq = api_auth_req(r), .row = &row, .action = "scenario.deleted",
+                      .is_delete = true};
+    int rc = store_tx(app->store, scenario_body, &x);
+    if (rc)
+        return api_store_error(r, rc, "scenario");
+    return http_reply_empty(r, 204);
+}
+
+int api_scenarios_get(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    struct tenant t = api_tenant(r);
+    struct scenario_row s;
+    struct db *db = store_conn(app->store);
+    int rc = store_scenario_get(db, &t, http_param(r, "id"), &s);
+    store_release(app->store, db);
+    if (rc)
+        return api_store_error(r, rc, "scenario");
+    json_t *j = scenario_json(&s);
+    scenario_row_free(&s);
+    return http_reply_json(r, 200, j);
+}
+
+static void add_scenario(const struct scenario_row *s, void *arg)
+{
+    json_array_append_new(arg, scenario_json(s));
+}
+
+int api_scenarios_list(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    struct tenant t = api_tenant(r);
+    json_t *data = json_array();
+    struct db *db = store_conn(app->store);
+    int rc = store_scenario_list(db, &t, add_scenario, data);
+    store_release(app->store, db);
+    if (rc) {
+        json_decref(data);
+        return rc;
+    }
+    return http_reply_json(r, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
+}
+
+/* ---- simulations ----------------------------------------------------------------------------------- */
+
+static json_t *run_json(const struct simrun_row *s, bool with_results)
+{
+    json_error_t e;
+    json_t *params = json_loads(s->parameters ? s->parameters : "{}", 0, &e);
+    json_t *o = json_pack("{s:s,s:s,s:s}", "id", s->id, "object", "simulation", "status", s->status);
+    json_object_set_new(o, "name", s->name ? json_string(s->name) : json_null());
+    if (params) {
+        json_t *pf = json_object_get(params, "portfolio");
+        json_t *names = json_array();
+        size_t i;
+        json_t *sc;
+        json_array_foreach(json_object_get(pf, "scenarios"), i, sc)
+            json_array_append(names, json_object_get(sc, "name"));
+        json_object_set_new(o, "parameters",
+                            json_pack("{s:O,s:O,s:O,s:o}", "iterations",
+                                      json_object_get(params, "iterations"), "seed",
+                                      json_object_get(params, "seed"), "semantics",
+                                      json_object_get(params, "semantics"), "scenarios", names));
+        if (with_results)
+            json_object_set(o, "portfolio", pf);
+        json_decref(params);
+    }
+    if (with_results) {
+        json_t *res = s->results ? json_loads(s->results, 0, &e) : NULL;
+        json_object_set_new(o, "results", res ? res : json_null());
+    }
+    json_object_set_new(o, "error", s->error ? json_string(s->error) : json_null());
+    json_object_set_new(o, "created_at", api_time(s->created_at));
+    json_object_set_new(o, "started_at", api_time(s->started_at));
+    json_object_set_new(o, "completed_at", api_time(s->completed_at));
+    return o;
+}
+
+struct sim_tx {
+    struct app *app;
+    const struct principal *who;
+    struct tenant t;
+    struct auth_req rq;
+    struct simrun_row *run;
+    int threads;
+};
+
+static int sim_body(struct db *db, void *arg)
+{
+    struct sim_tx *x = arg;
+    int rc = store_simrun_insert(db, &x->t, x->run);
+    if (rc)
+        return rc;
+    json_t *payload = json_pack("{s:s,s:s,s:i}", "run_id", x->run->id, "org_id", x->t.org_id,
+                                "threads", x->threads);
+    char *text = json_dumps(payload, JSON_COMPACT);
+    json_decref(payload);
+    char job[ID_UUID_LEN];
+    rc = store_job_insert_db(db, &x->t, SIM_JOB_KIND, text, (int)x->app->cfg->job_max_attempts,
+                             clock_now_ms(), job);
+    free(text);
+    if (!rc)
+        rc = auth_audit(db, x->app->cfg, x->t.org_id, x->who, &x->rq, "simulation.created",
+                        "simulation", x->run->id, "success", NULL);
+    return rc;
+}
+
+int api_simulations_create(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    json_t *body = http_json(r);
+    struct tenant t = api_tenant(r);
+    if (!json_is_object(body))
+        return http_fail(r, AEG_EINVAL, "The body must be a JSON object.");
+    const json_t *inline_sc = json_object_get(body, "scenarios");
+    const json_t *ids = json_object_get(body, "scenario_ids");
+    if ((inline_sc && !json_is_array(inline_sc)) || (ids && !json_is_array(ids)))
+        return http_fail(r, AEG_EINVAL, "scenarios and scenario_ids must be lists.");
+    if (json_array_size(inline_sc) + json_array_size(ids) == 0)
+        return http_fail(r, AEG_EINVAL,
+                         "Give scenarios (inline scenario objects) or scenario_ids (from "
+                         "/api/v1/scenarios), or both.");
+    /* iterations, seed, semantics */
+    json_int_t iterations = 100000;
+    const json_t *it = json_object_get(body, "iterations");
+    if (it) {
+        if (!json_is_integer(it) || json_integer_value(it) < 1)
+            return http_fail(r, AEG_EINVAL, "iterations must be a positive integer.");
+        iterations = json_integer_value(it);
+    }
+    if (iterations > app->cfg->sim_max_iterations)
+        return http_fail(r, AEG_ELIMIT,
+                         "iterations %lld is above this server's limit of %ld per run "
+                         "(AEGIS_SIM_MAX_ITERATIONS).",
+                         (long long)iterations, app->cfg->sim_max_iterations);
+    const char *sem = json_string_value(json_object_get(body, "semantics"));
+    if (json_object_get(body, "semantics") && (!sem || (strcmp(sem, "compound") && strcmp(sem, "product"))))
+        return http_fail(r, AEG_EINVAL, "semantics must be compound or product.");
+    uint64_t seed;
+    const json_t *sj = json_object_get(body, "seed");
+    if (sj) {
+        if (!json_is_integer(sj) || json_integer_value(sj) < 0)
+            return http_fail(r, AEG_EINVAL, "seed must be a non-negative integer.");
+        seed = (uint64_t)json_integer_value(sj);
+    } else {
+        crypto_random(&seed, sizeof seed);
+    }
+    const char *name = json_string_value(json_object_get(body, "name"));
+    if (json_object_get(body, "name") && (!name || strlen(name) > 200))
+        return http_fail(r, AEG_EINVAL, "name must be a string of at most 200 characters.");
+
+    /* the portfolio: inline scenarios, then the library's, in the order given */
+    json_t *list = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(inline_sc, i, v) json_array_append(list, v);
+    struct db *db = store_conn(app->store);
+    int rc = AEG_OK;
+    json_array_foreach(ids, i, v) {
+        struct scenario_row s;
+        const char *id = json_string_value(v);
+        rc = id ? store_scenario_get(db, &t, id, &s) : AEG_ENOTFOUND;
+        if (rc) {
+            if (rc == AEG_ENOTFOUND)
+                rc = http_fail(r, AEG_EINVAL, "scenario_ids[%zu]: no such scenario.", i);
+            break;
+        }
+        json_error_t e;
+        json_t *doc = json_loads(s.document, 0, &e);
+        scenario_row_free(&s);
+        if (doc)
+            json_array_append_new(list, doc);
+    }
+    store_release(app->store, db);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    json_t *portfolio = json_pack("{s:s,s:o}", "name", name ? name : "simulation", "scenarios", list);
+    if (json_object_get(body, "thresholds"))
+        json_object_set(portfolio, "thresholds", json_object_get(body, "thresholds"));
+    if (json_object_get(body, "correlation"))
+        json_object_set(portfolio, "correlation", json_object_get(body, "correlation"));
+    struct fair_portfolio p;
+    char err[400];
+    rc = fair_parse(portfolio, &p, err, sizeof err);
+    fair_free(&p);
+    if (rc) {
+        json_decref(portfolio);
+        return http_fail(r, AEG_EINVAL, "%s", err);
+    }
+    char seed_s[32];
+    snprintf(seed_s, sizeof seed_s, "%" PRIu64, seed);
+    json_t *params = json_pack("{s:o,s:I,s:s,s:s}", "portfolio", portfolio, "iterations",
+                               (json_int_t)iterations, "seed", seed_s, "semantics",
+                               sem ? sem : "compound");
+    struct simrun_row run = {.name = (char *)name, .created_at = clock_now_ms(),
+                             .parameters = json_dumps(params, JSON_COMPACT | JSON_REAL_PRECISION(17)),
+                             .created_by = (char *)api_principal(r)->actor_id,
+                             .status = (char *)"queued"};
+    json_decref(params);
+    id_uuid7(run.id);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    struct sim_tx x = {.app = app, .who = api_principal(r), .t = t, .rq = api_auth_req(r),
+                       .run = &run,
+                       .threads = app->cfg->sim_threads > 0 ? (int)app->cfg->sim_threads
+                                                            : (int)(cpus > 0 ? cpus : 1)};
+    rc = store_tx(app->store, sim_body, &x);
+    if (rc) {
+        free(run.parameters);
+        return rc;
+    }
+    job_pool_notify(app->jobs);
+    json_t *j = run_json(&run, false);
+    free(run.parameters);
+    char loc[128];
+    snprintf(loc, sizeof loc, "/api/v1/simulations/%s", run.id);
+    http_add_header(r, "Location", loc);
+    return http_reply_json(r, 202, j);
+}
+
+int api_simulations_get(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    struct tenant t = api_tenant(r);
+    struct simrun_row s;
+    struct db *db = store_conn(app->store);
+    int rc = store_simrun_get(db, &t, http_param(r, "id"), &s);
+    store_release(app->store, db);
+    if (rc)
+        return api_store_error(r, rc, "simulation");
+    json_t *j = run_json(&s, true);
+    simrun_row_free(&s);
+    return http_reply_json(r, 200, j);
+}
+
+static void add_run(const struct simrun_row *s, void *arg)
+{
+    json_array_append_new(arg, run_json(s, false));
+}
+
+int api_simulations_list(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    struct tenant t = api_tenant(r);
+    int limit = 50;
+    const char *l = http_query(r, "limit");
+    if (l) {
+        char *end;
+        long n = strtol(l, &end, 10);
+        if (end == l || *end || n < 1 || n > 500)
+            return http_fail(r, AEG_EINVAL, "limit must be an integer from 1 to 500.");
+        limit = (int)n;
+    }
+    json_t *data = json_array();
+    struct db *db = store_conn(app->store);
+    int rc = store_simrun_list(db, &t, limit, add_run, data);
+    store_release(app->store, db);
+    if (rc) {
+        json_decref(data);
+        return rc;
+    }
+    return http_reply_json(r, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
+}
