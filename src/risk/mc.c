@@ -566,9 +566,11 @@ int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_re
         out->contrib_tvar99[s] = tail ? in_tail / (double)tail : 0;
         if (p->n > 1) {
             summarise(scratch, n, p, &out->scenario[s]);
-        } else {
-            memcpy(scratch, R.port, n * sizeof *scratch);
-            summarise(scratch, n, p, &out->scenario[s]);
+        } else { /* one scenario is the portfolio: the same summary, its own threshold array */
+            out->scenario[s] = out->portfolio;
+            out->scenario[s].p_exceed = xcalloc(p->nthresholds + 1, sizeof(double));
+            memcpy(out->scenario[s].p_exceed, out->portfolio.p_exceed,
+                   p->nthresholds * sizeof(double));
         }
         out->contrib_mean[s] = out->scenario[s].mean;
         if (o->semantics == MC_COMPOUND)

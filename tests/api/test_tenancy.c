@@ -221,11 +221,92 @@ static void key_intact(struct world *w, const struct org *o, const struct object
     }
 }
 
+/* Whether id is in the owner's list of resource (GET /api/v1/<resource>). */
+static bool listed(struct world *w, const struct org *o, const char *resource, const char *id)
+{
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/%s", resource);
+    json_t *list = call_ok(w, o->key, "GET", path, NULL, 200);
+    bool found = false;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(list, "data"), i, x)
+    {
+        found |= !strcmp(jstr(x, "id", NULL), id);
+    }
+    json_decref(list);
+    return found;
+}
+
+static void make_scenario(struct world *w, const struct org *o, struct object *out)
+{
+    int n = ++w->made;
+    char body[600], name[100];
+    snprintf(name, sizeof name, "Scenario %d of org %c", n, o->label);
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"lef\":{\"dist\":\"pert\",\"min\":0.5,\"mode\":%d,\"max\":9},"
+             "\"primary_loss\":{\"dist\":\"lognormal\",\"p05\":1000,\"p95\":50000}}",
+             name, 1 + n % 5);
+    json_t *j = call_ok(w, o->key, "POST", "/api/v1/scenarios", body, 201);
+    memset(out, 0, sizeof *out);
+    copy(out->id, sizeof out->id, jstr(j, "id", NULL));
+    add_marker(out, name);
+    json_decref(j);
+    out->snapshot = owner_view(w, o->key, "scenarios", out->id);
+}
+
+static void scenario_intact(struct world *w, const struct org *o, const struct object *obj)
+{
+    if (!listed(w, o, "scenarios", obj->id))
+        fail_msg("%c's scenario %s is no longer in %c's library", o->label, obj->id, o->label);
+}
+
+/* A run is made and waited for: its snapshot is the finished run, which must not change after. */
+static void make_simulation(struct world *w, const struct org *o, struct object *out)
+{
+    int n = ++w->made;
+    char body[700], name[100], scenario[100];
+    snprintf(name, sizeof name, "Simulation %d of org %c", n, o->label);
+    snprintf(scenario, sizeof scenario, "Inline scenario %d of org %c", n, o->label);
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"iterations\":2000,\"seed\":%d,\"scenarios\":[{\"name\":\"%s\","
+             "\"lef\":2,\"primary_loss\":{\"dist\":\"uniform\",\"min\":100,\"max\":900}}]}",
+             name, n, scenario);
+    json_t *j = call_ok(w, o->key, "POST", "/api/v1/simulations", body, 202);
+    memset(out, 0, sizeof *out);
+    copy(out->id, sizeof out->id, jstr(j, "id", NULL));
+    add_marker(out, name);
+    add_marker(out, scenario);
+    json_decref(j);
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/simulations/%s", out->id);
+    for (int i = 0;; i++) { /* the job worker polls every 50 ms; a 2000-year run is quick */
+        json_t *run = call_ok(w, o->key, "GET", path, NULL, 200);
+        bool done = !strcmp(jstr(run, "status", NULL), "done");
+        json_decref(run);
+        if (done)
+            break;
+        if (i == 600)
+            fail_msg("%c's simulation %s is not done after 30 s", o->label, out->id);
+        sleep_ms(50);
+    }
+    out->snapshot = owner_view(w, o->key, "simulations", out->id);
+}
+
+static void simulation_intact(struct world *w, const struct org *o, const struct object *obj)
+{
+    if (!listed(w, o, "simulations", obj->id))
+        fail_msg("%c's simulation %s is no longer in %c's list", o->label, obj->id, o->label);
+}
+
 static const struct fixture fixtures[] = {
     {"users", make_user, "{\"role\":\"viewer\"}", "{\"role\":\"viewer\"}", "{\"role\":\"viewer\"}",
      user_intact},
     {"keys", make_key, "{\"name\":\"renamed\"}", "{\"name\":\"renamed\"}", "{\"name\":\"renamed\"}",
      key_intact},
+    {"scenarios", make_scenario, NULL, NULL,
+     "{\"name\":\"Replaced scenario\",\"lef\":1,\"primary_loss\":5000}", scenario_intact},
+    {"simulations", make_simulation, NULL, NULL, NULL, simulation_intact},
 };
 #define NFIX ((int)(sizeof fixtures / sizeof fixtures[0]))
 
@@ -624,16 +705,18 @@ static void every_id_route_has_a_fixture(void **state)
         build_path(w, json_string_value(json_object_get(route, "method")),
                    json_string_value(json_object_get(route, "pattern")), RANDOM, 0, &t);
     }
-    /* users and keys: GET, PATCH, DELETE /users/{id}; GET, DELETE /keys/{id} at least */
-    assert_true(with_id >= 5);
+    /* users and keys: GET, PATCH, DELETE /users/{id}; GET, DELETE /keys/{id}; GET, PUT, DELETE
+     * /scenarios/{id}; GET /simulations/{id} at least */
+    assert_true(with_id >= 9);
 }
 
 /* Before B does anything to A's ids: nothing B can list shows A. */
 static void lists_show_no_other_tenant(void **state)
 {
     struct world *w = *state;
-    static const char *must_cover[] = {"/api/v1/users", "/api/v1/keys", "/api/v1/audit-log"};
-    bool covered[3] = {false, false, false};
+    static const char *must_cover[] = {"/api/v1/users", "/api/v1/keys", "/api/v1/audit-log",
+                                       "/api/v1/scenarios", "/api/v1/simulations"};
+    bool covered[5] = {false, false, false, false, false};
     struct buf failures;
     buf_init(&failures, BUF_CAP_LINE);
     const char *bearers[] = {w->b.key, w->b.session, w->b.admin_key};
@@ -645,7 +728,7 @@ static void lists_show_no_other_tenant(void **state)
         const char *pattern = json_string_value(json_object_get(route, "pattern"));
         if (strcmp(method, "GET") != 0 || strchr(pattern, '{') || has_flag(route, "public"))
             continue;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 5; k++)
             covered[k] |= !strcmp(pattern, must_cover[k]);
         for (int b = 0; b < 3; b++) {
             struct resp r;
@@ -660,7 +743,7 @@ static void lists_show_no_other_tenant(void **state)
             resp_free(&r);
         }
     }
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 5; k++)
         if (!covered[k])
             buf_printf(&failures, "  %s is not in the route table any more\n", must_cover[k]);
     /* filters do not reach across: A's actor id, every action, the largest page, an old cursor */
@@ -685,6 +768,12 @@ static void lists_show_no_other_tenant(void **state)
     json_t *mine = call_ok(w, w->b.key, "GET", "/api/v1/users", NULL, 200);
     assert_true(json_array_size(json_object_get(mine, "data")) >= 2);
     json_decref(mine);
+    for (int f = 0; f < NFIX; f++)
+        if (!strcmp(fixtures[f].resource, "scenarios") ||
+            !strcmp(fixtures[f].resource, "simulations"))
+            if (!listed(w, &w->b, fixtures[f].resource, w->b_objs[f][0].id))
+                buf_printf(&failures, "  B's own %s %s is not in B's list\n", fixtures[f].resource,
+                           w->b_objs[f][0].id);
     report(&failures, "B's lists show A's data");
 }
 
