@@ -19,6 +19,7 @@ CREATE TABLE simulation_runs (
     results      TEXT,
     error        TEXT,
     created_by   TEXT,
+    job_id       TEXT,            -- the risk.simulate job; a dead job fails its run
     created_at   BIGINT NOT NULL,
     started_at   BIGINT,
     completed_at BIGINT

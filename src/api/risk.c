@@ -11,6 +11,7 @@
 #include "risk/fair.h"
 #include "services/simulations.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,17 +217,16 @@ struct sim_tx {
 static int sim_body(struct db *db, void *arg)
 {
     struct sim_tx *x = arg;
-    int rc = store_simrun_insert(db, &x->t, x->run);
-    if (rc)
-        return rc;
     json_t *payload = json_pack("{s:s,s:s,s:i}", "run_id", x->run->id, "org_id", x->t.org_id,
                                 "threads", x->threads);
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
-    char job[ID_UUID_LEN];
-    rc = store_job_insert_db(db, &x->t, SIM_JOB_KIND, text, (int)x->app->cfg->job_max_attempts,
-                             clock_now_ms(), job);
+    int rc = store_job_insert_db(db, &x->t, SIM_JOB_KIND, text,
+                                 (int)x->app->cfg->job_max_attempts, clock_now_ms(),
+                                 x->run->job_id);
     free(text);
+    if (!rc)
+        rc = store_simrun_insert(db, &x->t, x->run);
     if (!rc)
         rc = auth_audit(db, x->app->cfg, x->t.org_id, x->who, &x->rq, "simulation.created",
                         "simulation", x->run->id, "success", NULL);
@@ -240,6 +240,20 @@ int api_simulations_create(struct http_req *r)
     struct tenant t = api_tenant(r);
     if (!json_is_object(body))
         return http_fail(r, AEG_EINVAL, "The body must be a JSON object.");
+    static const char *const fields[] = {"name", "scenarios", "scenario_ids", "iterations", "seed",
+                                         "semantics", "thresholds", "correlation", NULL};
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val) {
+        bool known = false;
+        for (int k = 0; fields[k] && !known; k++)
+            known = !strcmp(key, fields[k]);
+        if (!known)
+            return http_fail(r, AEG_EINVAL,
+                             "%s is not a field of a simulation (name, scenarios, scenario_ids, "
+                             "iterations, seed, semantics, thresholds, correlation).",
+                             key);
+    }
     const json_t *inline_sc = json_object_get(body, "scenarios");
     const json_t *ids = json_object_get(body, "scenario_ids");
     if ((inline_sc && !json_is_array(inline_sc)) || (ids && !json_is_array(ids)))
@@ -264,18 +278,31 @@ int api_simulations_create(struct http_req *r)
     const char *sem = json_string_value(json_object_get(body, "semantics"));
     if (json_object_get(body, "semantics") && (!sem || (strcmp(sem, "compound") && strcmp(sem, "product"))))
         return http_fail(r, AEG_EINVAL, "semantics must be compound or product.");
+    /* seeds: an integer, or the decimal string results show (seeds use all 64 bits, and JSON
+     * integers here stop at 2^63 - 1) */
     uint64_t seed;
     const json_t *sj = json_object_get(body, "seed");
     if (sj) {
-        if (!json_is_integer(sj) || json_integer_value(sj) < 0)
-            return http_fail(r, AEG_EINVAL, "seed must be a non-negative integer.");
-        seed = (uint64_t)json_integer_value(sj);
+        const char *ss = json_string_value(sj);
+        char *end = NULL;
+        bool ok = json_is_integer(sj) ? json_integer_value(sj) >= 0
+                                      : ss && *ss >= '0' && *ss <= '9' && strlen(ss) <= 20;
+        if (ok && ss) {
+            errno = 0;
+            seed = strtoull(ss, &end, 10);
+            ok = !errno && end && !*end;
+        } else if (ok) {
+            seed = (uint64_t)json_integer_value(sj);
+        }
+        if (!ok)
+            return http_fail(r, AEG_EINVAL,
+                             "seed must be a non-negative integer (or its decimal string).");
     } else {
         crypto_random(&seed, sizeof seed);
     }
     const char *name = json_string_value(json_object_get(body, "name"));
-    if (json_object_get(body, "name") && (!name || strlen(name) > 200))
-        return http_fail(r, AEG_EINVAL, "name must be a string of at most 200 characters.");
+    if (json_object_get(body, "name") && (!name || strlen(name) >= 128))
+        return http_fail(r, AEG_EINVAL, "name must be a string shorter than 128 bytes.");
 
     /* the portfolio: inline scenarios, then the library's, in the order given */
     json_t *list = json_array();
@@ -347,6 +374,31 @@ int api_simulations_create(struct http_req *r)
     return http_reply_json(r, 202, j);
 }
 
+/* A run whose job died (attempts exhausted, or a worker lost on its last attempt) is failed, with the
+ * job's last error: otherwise it would show queued or running for ever. */
+static void reconcile(struct app *app, const struct tenant *t, struct simrun_row *s)
+{
+    if (!s->job_id[0] || (strcmp(s->status, "queued") && strcmp(s->status, "running")))
+        return;
+    struct job_row j;
+    if (store_job_get(app->store, t, s->job_id, &j) != AEG_OK)
+        return;
+    if (j.state == JOB_DEAD) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "the simulation job stopped after %d attempt(s): %s", j.attempts,
+                 j.last_error ? j.last_error : "no error recorded");
+        struct db *db = store_conn(app->store);
+        if (store_simrun_finish(db, t, s->id, "failed", NULL, msg, clock_now_ms()) == AEG_OK) {
+            free(s->status);
+            s->status = xstrdup("failed");
+            free(s->error);
+            s->error = xstrdup(msg);
+        }
+        store_release(app->store, db);
+    }
+    job_row_free(&j);
+}
+
 int api_simulations_get(struct http_req *r)
 {
     struct app *app = http_app(r);
@@ -357,14 +409,28 @@ int api_simulations_get(struct http_req *r)
     store_release(app->store, db);
     if (rc)
         return api_store_error(r, rc, "simulation");
+    reconcile(app, &t, &s);
     json_t *j = run_json(&s, true);
     simrun_row_free(&s);
     return http_reply_json(r, 200, j);
 }
 
+struct run_list {
+    struct app *app;
+    const struct tenant *t;
+    json_t *data;
+};
+
 static void add_run(const struct simrun_row *s, void *arg)
 {
-    json_array_append_new(arg, run_json(s, false));
+    struct run_list *l = arg;
+    struct simrun_row copy = *s; /* reconcile may replace status and error */
+    copy.status = xstrdup(s->status);
+    copy.error = s->error ? xstrdup(s->error) : NULL;
+    reconcile(l->app, l->t, &copy);
+    json_array_append_new(l->data, run_json(&copy, false));
+    free(copy.status);
+    free(copy.error);
 }
 
 int api_simulations_list(struct http_req *r)
@@ -381,8 +447,9 @@ int api_simulations_list(struct http_req *r)
         limit = (int)n;
     }
     json_t *data = json_array();
+    struct run_list list = {.app = app, .t = &t, .data = data};
     struct db *db = store_conn(app->store);
-    int rc = store_simrun_list(db, &t, limit, add_run, data);
+    int rc = store_simrun_list(db, &t, limit, add_run, &list);
     store_release(app->store, db);
     if (rc) {
         json_decref(data);

@@ -242,8 +242,13 @@ int cli_simulate(int argc, char **argv)
     }
     if (!strcmp(format, "json")) {
         json_t *j = mc_result_json(&r, &p);
-        char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        printf("%s\n", text);
+        char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+        if (text) {
+            printf("%s\n", text);
+        } else {
+            fprintf(stderr, "aegis: the results could not be rendered as JSON\n");
+            exit_code = CLI_FAIL;
+        }
         free(text);
         json_decref(j);
     } else if (!strcmp(format, "csv")) {

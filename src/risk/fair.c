@@ -34,6 +34,8 @@ static int fail(struct ctx *c, const char *field, const char *fmt, ...)
     if (c->scenario)
         snprintf(c->err, c->errlen, "scenario \"%s\" (%s%s%s): %s", c->scenario, c->path,
                  field ? "." : "", field ? field : "", why);
+    else if (!*c->path && !field)
+        snprintf(c->err, c->errlen, "%s", why); /* the document as a whole */
     else
         snprintf(c->err, c->errlen, "%s%s%s: %s", c->path, field && *c->path ? "." : "",
                  field ? field : "", why);
@@ -133,8 +135,9 @@ static int parse_dist(struct ctx *c, const json_t *node, bool probability, struc
             rc = only(c, node, (const char *[]){"dist", "min", "mode", "max", "lambda", "form", NULL}) ||
                  number(c, node, "min", true, 0, &p[0]) || number(c, node, "mode", true, 0, &p[1]) ||
                  number(c, node, "max", true, 0, &p[2]) || number(c, node, "lambda", false, 4, &p[3]);
-            const char *form = json_string_value(json_object_get(node, "form"));
-            if (!rc && form && strcmp(form, "standard") && strcmp(form, "pyfair"))
+            const json_t *fj = json_object_get(node, "form");
+            const char *form = json_string_value(fj);
+            if (!rc && fj && (!form || (strcmp(form, "standard") && strcmp(form, "pyfair"))))
                 return fail(c, "form", "must be standard or pyfair");
             if (form && !strcmp(form, "pyfair"))
                 kind = DIST_PERT_MOMENT;
@@ -143,6 +146,9 @@ static int parse_dist(struct ctx *c, const json_t *node, bool probability, struc
         case DIST_LOGNORMAL: {
             bool ci = json_object_get(node, "p05") || json_object_get(node, "p95");
             rc = only(c, node, (const char *[]){"dist", "p05", "p95", "mu", "sigma", NULL});
+            if (!rc && ci && (json_object_get(node, "mu") || json_object_get(node, "sigma")))
+                return fail(c, NULL, "give a lognormal either by p05 and p95 or by mu and sigma, "
+                                     "not both");
             if (!rc && ci) {
                 double lo, hi;
                 if ((rc = number(c, node, "p05", true, 0, &lo)) ||
@@ -341,9 +347,11 @@ int fair_parse(const json_t *doc, struct fair_portfolio *out, char *err, size_t 
                                             "thresholds", NULL});
     if (rc)
         return rc;
-    snprintf(out->name, sizeof out->name, "%s", json_string_value(json_object_get(doc, "name"))
-                                                     ? json_string_value(json_object_get(doc, "name"))
-                                                     : "portfolio");
+    const json_t *nm = json_object_get(doc, "name");
+    if (nm && (!json_is_string(nm) || json_string_length(nm) >= sizeof out->name ||
+               strlen(json_string_value(nm)) != json_string_length(nm)))
+        return fail(&c, "name", "must be a string shorter than %zu bytes", sizeof out->name);
+    snprintf(out->name, sizeof out->name, "%s", nm ? json_string_value(nm) : "portfolio");
     const json_t *list = json_object_get(doc, "scenarios");
     if (!json_is_array(list) || json_array_size(list) == 0)
         return fail(&c, "scenarios", "is required: a non-empty list of scenarios");

@@ -67,7 +67,7 @@ struct fair_portfolio {
 };
 
 /* Parses and validates. AEG_OK, or AEG_EINVAL with err naming the scenario and the field path:
- * `scenario "Ransomware" (scenarios[0].tef.max): min is greater than max`. *out is always initialised
+ * `scenario "Ransomware" (scenarios[0].tef): min is greater than max`. *out is always initialised
  * and must be fair_free'd. */
 int fair_parse(const json_t *doc, struct fair_portfolio *out, char *err, size_t errlen);
 void fair_free(struct fair_portfolio *p);

@@ -99,6 +99,7 @@ struct run {
     long only;         /* -1 in pass 1 */
     struct ev *ev;     /* (n + 1) x nblocks: row n is the portfolio's events per year */
     double *chol;      /* lower-triangular Cholesky factor of the correlation, or NULL */
+    atomic_bool cancelled;
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -232,6 +233,11 @@ static void *worker(void *arg)
     struct zi *tmp = R->chol ? xmalloc(MC_BLOCK * sizeof *tmp) : NULL;
     uint32_t *yev = xmalloc(MC_BLOCK * sizeof *yev);
     for (;;) {
+        if (R->o->cancel && *R->o->cancel) {
+            atomic_store(&R->cancelled, true);
+            /* let the progress loop see the pass as finished */
+            atomic_store(&R->next_block, R->nblocks);
+        }
         uint64_t b = atomic_fetch_add(&R->next_block, 1);
         if (b >= R->nblocks)
             break;
@@ -441,6 +447,8 @@ static void curves(const double *x, size_t n, const struct mc_summary *s, struct
     res->lec_p = xcalloc(NLEC, sizeof *res->lec_p);
     for (int k = 0; k < NLEC; k++)
         res->lec_x[k] = exp(log(lo) + (log(hi) - log(lo)) * k / (NLEC - 1));
+    res->lec_x[0] = lo; /* the ends exactly, not as exp(log(x)) rounds them */
+    res->lec_x[NLEC - 1] = hi;
     uint64_t *above = xcalloc(NLEC + 1, sizeof *above); /* above[k]: years with loss in (x_{k-1}, x_k] */
     for (size_t i = 0; i < n; i++) {
         /* number of points strictly below x[i]: the year exceeds exactly those */
@@ -481,13 +489,14 @@ static void curves(const double *x, size_t n, const struct mc_summary *s, struct
 /* Runs the blocks of one pass on nthreads threads, reporting progress from this thread. */
 static void run_pass(struct run *R, int nthreads, uint64_t total)
 {
+    /* the pass's end, taken before any worker runs (a fast pass may be over before the loop) */
+    uint64_t target = atomic_load(&R->done_years) +
+                      (R->only < 0 ? R->o->iterations * R->p->n : R->o->iterations);
     pthread_t *th = xcalloc((size_t)nthreads, sizeof *th);
     for (int t = 0; t < nthreads; t++)
         pthread_create(&th[t], NULL, worker, R);
     if (R->o->progress) {
-        uint64_t target = atomic_load(&R->done_years) +
-                          (R->only < 0 ? R->o->iterations * R->p->n : R->o->iterations);
-        while (atomic_load(&R->done_years) < target) {
+        while (atomic_load(&R->done_years) < target && !atomic_load(&R->cancelled)) {
             struct timespec ts = {0, 100 * 1000000L};
             nanosleep(&ts, NULL);
             R->o->progress(atomic_load(&R->done_years), total, R->o->progress_arg);
@@ -527,6 +536,19 @@ int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_re
 
     /* pass 1: every scenario, summed into the portfolio's years */
     run_pass(&R, nthreads, total);
+    if (atomic_load(&R.cancelled))
+        goto cancelled;
+    /* a year whose loss overflowed makes every statistic meaningless: say so instead */
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(R.port[i])) {
+            snprintf(err, errlen,
+                     "simulated year %zu's loss is not a finite number (it overflowed): check "
+                     "the magnitudes' parameters",
+                     i + 1);
+            rc = AEG_EINVAL;
+            goto fail;
+        }
+    }
     memcpy(scratch, R.port, n * sizeof *scratch);
     summarise(scratch, n, p, &out->portfolio);
     curves(scratch, n, &out->portfolio, out);
@@ -554,6 +576,8 @@ int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_re
             R.one = scratch;
             atomic_store(&R.next_block, 0);
             run_pass(&R, nthreads, total);
+            if (atomic_load(&R.cancelled))
+                goto cancelled;
             years = scratch;
         }
         uint64_t tail = 0;
@@ -585,6 +609,16 @@ int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_re
     clock_gettime(CLOCK_MONOTONIC, &t1);
     out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     return AEG_OK;
+cancelled:
+    snprintf(err, errlen, "the simulation was cancelled");
+    rc = AEG_EUNAVAIL;
+fail:
+    free(scratch);
+    free(R.port);
+    free(R.ev);
+    free(R.chol);
+    mc_result_free(out);
+    return rc;
 }
 
 void mc_result_free(struct mc_result *r)

@@ -41,6 +41,9 @@ struct mc_opts {
     /* called from the calling thread about every 100 ms while the simulation runs (may be NULL) */
     void (*progress)(uint64_t done, uint64_t total, void *arg);
     void *progress_arg;
+    /* when not NULL and it becomes true, the run stops between blocks and mc_run answers
+     * AEG_EUNAVAIL (a server shutting down) */
+    volatile const bool *cancel;
 };
 
 struct mc_summary {
@@ -73,8 +76,8 @@ struct mc_result {
     uint64_t *hist_count;         /* the last bin also holds everything above its upper edge */
 };
 
-/* Runs the simulation. AEG_OK, or AEG_EINVAL (err says why: bad options, a correlation matrix that is
- * not positive semi-definite). The result is always initialised and must be mc_result_free'd. */
+/* Runs the simulation. AEG_OK, AEG_EINVAL (err says why: bad options, a correlation matrix that is
+ * not positive semi-definite), or AEG_EUNAVAIL when cancelled. The result is always initialised and must be mc_result_free'd. */
 int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_result *out, char *err,
            size_t errlen);
 void mc_result_free(struct mc_result *r);

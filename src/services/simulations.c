@@ -49,14 +49,27 @@ int sim_job(struct job_ctx *ctx, const json_t *payload, json_t **result, struct 
             .seed = seed_s ? strtoull(seed_s, NULL, 10) : 0,
             .semantics = sem && !strcmp(sem, "product") ? MC_PRODUCT : MC_COMPOUND,
             .threads = threads > 0 ? (int)threads : 1,
+            .cancel = ctx->stopping,
         };
         e = mc_run(&p, &o, &r, msg, sizeof msg);
+    }
+    if (e == AEG_EUNAVAIL) { /* the server is stopping: the job is retried, the run runs again */
+        buf_adds(err, "cancelled by shutdown");
+        mc_result_free(&r);
+        fair_free(&p);
+        json_decref(params);
+        simrun_row_free(&run);
+        return AEG_EUNAVAIL;
     }
     char *results = NULL;
     if (!e) {
         json_t *j = mc_result_json(&r, &p);
-        results = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        results = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
         json_decref(j);
+        if (!results) {
+            e = AEG_EINTERNAL;
+            snprintf(msg, sizeof msg, "the results could not be rendered as JSON");
+        }
     }
     db = store_conn(ctx->store);
     rc = store_simrun_finish(db, &t, run_id, e ? "failed" : "done", results, e ? msg : NULL,

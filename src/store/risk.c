@@ -135,7 +135,7 @@ int store_scenario_delete(struct db *db, const struct tenant *t, const char *id)
 
 #define RUN_COLS                                                                                   \
     "id, org_id, name, status, parameters, results, error, created_by, created_at, started_at,"    \
-    " completed_at"
+    " completed_at, job_id"
 
 static void read_run(struct db_stmt *q, struct simrun_row *r)
 {
@@ -151,6 +151,7 @@ static void read_run(struct db_stmt *q, struct simrun_row *r)
     r->created_at = db_col_int64(q, 8);
     r->started_at = db_col_int64(q, 9);
     r->completed_at = db_col_int64(q, 10);
+    store_copy_id(r->job_id, db_col_text(q, 11));
 }
 
 int store_simrun_insert(struct db *db, const struct tenant *t, const struct simrun_row *r)
@@ -158,7 +159,8 @@ int store_simrun_insert(struct db *db, const struct tenant *t, const struct simr
     struct db_stmt *q = NULL;
     int rc = db_prepare(db,
                         "INSERT INTO simulation_runs (id, org_id, name, status, parameters,"
-                        " created_by, created_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
+                        " created_by, created_at, job_id) VALUES ($1, $2, $3, 'queued', $4, $5, $6,"
+                        " $7)",
                         &q);
     if (!rc) {
         db_bind_text(q, 1, r->id);
@@ -167,6 +169,7 @@ int store_simrun_insert(struct db *db, const struct tenant *t, const struct simr
         db_bind_text(q, 4, r->parameters);
         db_bind_text(q, 5, r->created_by);
         db_bind_int64(q, 6, r->created_at);
+        db_bind_text(q, 7, r->job_id[0] ? r->job_id : NULL);
         rc = store_run(q);
     }
     db_finalize(q);
@@ -194,7 +197,7 @@ int store_simrun_list(struct db *db, const struct tenant *t, int limit,
     struct db_stmt *q = NULL;
     int rc = db_prepare(db,
                         "SELECT id, org_id, name, status, parameters, NULL, error, created_by,"
-                        " created_at, started_at, completed_at FROM simulation_runs"
+                        " created_at, started_at, completed_at, job_id FROM simulation_runs"
                         " WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
                         &q);
     int st = DB_DONE;

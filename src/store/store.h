@@ -186,6 +186,7 @@ struct simrun_row {
     char id[ID_UUID_LEN];
     char org_id[ID_UUID_LEN];
     char *name, *status, *parameters, *results, *error, *created_by;
+    char job_id[ID_UUID_LEN];
     int64_t created_at, started_at, completed_at;
 };
 void simrun_row_free(struct simrun_row *r);

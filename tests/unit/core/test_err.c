@@ -42,6 +42,7 @@ static void test_statuses(void **state)
         {AEG_ETIMEOUT, "request_timeout", "invalid_request_error", 408},
         {AEG_ECONFLICT, "conflict", "invalid_request_error", 409},
         {AEG_ELEASE, "lease_lost", "conflict_error", 409},
+        {AEG_ELIMIT, "limit_exceeded", "invalid_request_error", 422},
         {AEG_ETOOLARGE, "body_too_large", "invalid_request_error", 413},
         {AEG_EMEDIA, "unsupported_media_type", "invalid_request_error", 415},
         {AEG_ERATE, "rate_limited", "rate_limit_error", 429},
