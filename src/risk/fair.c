@@ -251,9 +251,12 @@ static int parse_scenario(struct ctx *c, const json_t *node, struct fair_scenari
                                          "secondary_loss", "description", "tags", NULL};
     if (!json_is_object(node))
         return fail(c, NULL, "must be an object with name, a frequency and primary_loss");
-    const char *name = json_string_value(json_object_get(node, "name"));
+    const json_t *nm = json_object_get(node, "name");
+    const char *name = json_string_value(nm);
     if (!name || !*name)
         return fail(c, "name", "is required (a non-empty string)");
+    if (strlen(name) != json_string_length(nm))
+        return fail(c, "name", "must not contain a NUL character");
     if (strlen(name) >= sizeof s->name)
         return fail(c, "name", "must be shorter than %zu characters", sizeof s->name);
     snprintf(s->name, sizeof s->name, "%s", name);

@@ -29,16 +29,23 @@ static inline double freq_draw(const struct fair_scenario *s, struct rng *r)
 {
     if (s->freq == FREQ_LEF)
         return dist_sample(&s->lef, r);
-    if (s->tef_by_parts)
-        return dist_sample(&s->cf, r) * clamp01(dist_sample(&s->poa, r));
+    if (s->tef_by_parts) { /* draws in a fixed order: C leaves operand order unspecified */
+        double cf = dist_sample(&s->cf, r);
+        double poa = clamp01(dist_sample(&s->poa, r));
+        return cf * poa;
+    }
     return dist_sample(&s->tef, r);
 }
 
 static inline double event_loss(const struct fair_scenario *s, struct rng *r)
 {
     double loss = fair_magnitude_sample(&s->primary, r);
-    if (s->has_secondary && rng_uniform(r) < clamp01(dist_sample(&s->slef, r)))
-        loss += fair_magnitude_sample(&s->secondary, r);
+    if (s->has_secondary) {
+        double u = rng_uniform(r);
+        double slef = clamp01(dist_sample(&s->slef, r));
+        if (u < slef)
+            loss += fair_magnitude_sample(&s->secondary, r);
+    }
     return loss;
 }
 
@@ -56,11 +63,16 @@ static inline double year_compound(const struct fair_scenario *s, double rate, s
         break;
     case FREQ_TEF_TCRS: {
         unsigned long threats = rng_poisson(r, rate);
-        for (unsigned long i = 0; i < threats; i++)
-            n += dist_sample(&s->tc, r) > dist_sample(&s->rs, r);
+        for (unsigned long i = 0; i < threats; i++) {
+            double tc = dist_sample(&s->tc, r);
+            double rs = dist_sample(&s->rs, r);
+            n += tc > rs;
+        }
         break;
     }
     }
+    if (n > MC_MAX_EVENTS)
+        n = MC_MAX_EVENTS; /* a bound on the work of one year, whatever the parameters */
     double loss = 0;
     for (unsigned long i = 0; i < n; i++)
         loss += event_loss(s, r);
@@ -74,11 +86,17 @@ static inline double year_product(const struct fair_scenario *s, double rate, st
     double lef = rate;
     if (s->freq == FREQ_TEF_VULN)
         lef = rate * clamp01(dist_sample(&s->vuln, r));
-    else if (s->freq == FREQ_TEF_TCRS)
-        lef = dist_sample(&s->tc, r) > dist_sample(&s->rs, r) ? rate : 0;
+    else if (s->freq == FREQ_TEF_TCRS) {
+        double tc = dist_sample(&s->tc, r);
+        double rs = dist_sample(&s->rs, r);
+        lef = tc > rs ? rate : 0;
+    }
     double lm = fair_magnitude_sample(&s->primary, r);
-    if (s->has_secondary)
-        lm += clamp01(dist_sample(&s->slef, r)) * fair_magnitude_sample(&s->secondary, r);
+    if (s->has_secondary) {
+        double slef = clamp01(dist_sample(&s->slef, r));
+        double slm = fair_magnitude_sample(&s->secondary, r);
+        lm += slef * slm;
+    }
     return lef * lm;
 }
 
@@ -476,14 +494,32 @@ static void curves(const double *x, size_t n, const struct mc_summary *s, struct
     res->hist_count = xcalloc(NHIST, sizeof *res->hist_count);
     for (int k = 0; k <= NHIST; k++)
         res->hist_edge[k] = top * k / NHIST;
+    res->hist_edge[NHIST] = top;
     for (size_t i = 0; i < n; i++) {
         long k = (long)(x[i] / top * NHIST);
         if (k >= NHIST)
             k = NHIST - 1;
         if (k < 0)
             k = 0;
+        /* the division and the edges round differently: settle on the edges reported */
+        while (k > 0 && x[i] < res->hist_edge[k])
+            k--;
+        while (k < NHIST - 1 && x[i] >= res->hist_edge[k + 1])
+            k++;
         res->hist_count[k]++;
     }
+}
+
+/* Statistics that overflowed (every year finite, their sum or spread not) cannot be reported. */
+static int finite_or_fail(const struct mc_summary *s, const char *what, char *err, size_t errlen)
+{
+    if (isfinite(s->mean) && isfinite(s->sd) && isfinite(s->tvar95) && isfinite(s->tvar99))
+        return AEG_OK;
+    snprintf(err, errlen,
+             "%s: the statistics of the simulated losses overflow (they exceed 1.8e308): check "
+             "the magnitudes' parameters",
+             what);
+    return AEG_EINVAL;
 }
 
 /* Runs the blocks of one pass on nthreads threads, reporting progress from this thread. */
@@ -551,6 +587,8 @@ int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_re
     }
     memcpy(scratch, R.port, n * sizeof *scratch);
     summarise(scratch, n, p, &out->portfolio);
+    if ((rc = finite_or_fail(&out->portfolio, "the portfolio", err, errlen)))
+        goto fail;
     curves(scratch, n, &out->portfolio, out);
 
     out->iterations = o->iterations;
@@ -590,6 +628,8 @@ int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_re
         out->contrib_tvar99[s] = tail ? in_tail / (double)tail : 0;
         if (p->n > 1) {
             summarise(scratch, n, p, &out->scenario[s]);
+            if ((rc = finite_or_fail(&out->scenario[s], p->s[s].name, err, errlen)))
+                goto fail;
         } else { /* one scenario is the portfolio: the same summary, its own threshold array */
             out->scenario[s] = out->portfolio;
             out->scenario[s].p_exceed = xcalloc(p->nthresholds + 1, sizeof(double));

@@ -26,6 +26,7 @@
 #define MC_BLOCK 65536
 #define MC_NPCT 11
 #define MC_ENGINE_VERSION "aegis-risk 1.0"
+#define MC_MAX_EVENTS 10000000UL /* loss events counted in one year of one scenario, at most */
 extern const double mc_percentiles[MC_NPCT]; /* 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9 */
 
 enum mc_semantics {

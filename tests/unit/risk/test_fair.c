@@ -16,7 +16,7 @@
 #include <math.h>
 #include <stdint.h>
 
-/* ---- helpers ----------------------------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 /* JSON text written with single quotes (readable in C), turned into a document (any JSON value). */
 static json_t *jdoc(const char *text)
@@ -54,7 +54,7 @@ static void check_close(const char *what, double got, double want, double rel)
         fail_msg("%s: got %.17g, want %.17g", what, got, want);
 }
 
-/* ---- valid portfolios -------------------------------------------------------------------------- */
+/* ---- valid portfolios ------------------------------------------------------------------------ */
 
 /* data/scenarios/example.yaml, as JSON. */
 static const char *const EXAMPLE =
@@ -177,7 +177,8 @@ static void test_example_yaml(void **state)
     (void)state;
     json_t *doc = NULL;
     char err[512] = "";
-    int rc = yaml_parse_file(AEGIS_SOURCE_DIR "/data/scenarios/example.yaml", &doc, err, sizeof err);
+    int rc =
+        yaml_parse_file(AEGIS_SOURCE_DIR "/data/scenarios/example.yaml", &doc, err, sizeof err);
     if (rc)
         fail_msg("data/scenarios/example.yaml: %s", err);
     struct fair_portfolio p, q;
@@ -228,15 +229,16 @@ static void test_pert_forms(void **state)
 {
     (void)state;
     struct fair_portfolio p;
-    parse_ok(&p, "{'scenarios': ["
-                 "{'name': 'default', 'lef': {'dist': 'pert', 'min': 1, 'mode': 2, 'max': 6}, " PL "},"
-                 "{'name': 'standard', 'lef': {'dist': 'pert', 'min': 1, 'mode': 2, 'max': 6,"
-                 " 'form': 'standard'}, " PL "},"
-                 "{'name': 'pyfair', 'lef': {'dist': 'pert', 'min': 1, 'mode': 2, 'max': 6,"
-                 " 'form': 'pyfair'}, " PL "},"
-                 "{'name': 'lambda', 'lef': {'dist': 'pert', 'min': 1, 'mode': 2, 'max': 6,"
-                 " 'lambda': 6, 'form': 'pyfair'}, " PL "},"
-                 "{'name': 'point', 'lef': {'dist': 'pert', 'min': 3, 'mode': 3, 'max': 3}, " PL "}]}");
+    parse_ok(&p,
+             "{'scenarios': ["
+             "{'name': 'default', 'lef': {'dist': 'pert', 'min': 1, 'mode': 2, 'max': 6}, " PL "},"
+             "{'name': 'standard', 'lef': {'dist': 'pert', 'min': 1, 'mode': 2, 'max': 6,"
+             " 'form': 'standard'}, " PL "},"
+             "{'name': 'pyfair', 'lef': {'dist': 'pert', 'min': 1, 'mode': 2, 'max': 6,"
+             " 'form': 'pyfair'}, " PL "},"
+             "{'name': 'lambda', 'lef': {'dist': 'pert', 'min': 1, 'mode': 2, 'max': 6,"
+             " 'lambda': 6, 'form': 'pyfair'}, " PL "},"
+             "{'name': 'point', 'lef': {'dist': 'pert', 'min': 3, 'mode': 3, 'max': 3}, " PL "}]}");
     check_pert("no form", &p.s[0].lef, DIST_PERT, 1, 2, 6);
     check_pert("form standard", &p.s[1].lef, DIST_PERT, 1, 2, 6);
     check_pert("form pyfair", &p.s[2].lef, DIST_PERT_MOMENT, 1, 2, 6);
@@ -257,17 +259,18 @@ static void test_every_kind(void **state)
 {
     (void)state;
     struct fair_portfolio p;
-    parse_ok(&p, "{'scenarios': [{'name': 'K',"
-                 " 'tef': {'contact_frequency': {'dist': 'poisson', 'rate': 4},"
-                 "   'probability_of_action': {'dist': 'beta', 'alpha': 2, 'beta': 3}},"
-                 " 'vulnerability': {'dist': 'beta', 'alpha': 1, 'beta': 1, 'min': 0.2, 'max': 0.7},"
-                 " 'primary_loss': {'productivity': {'dist': 'lognormal', 'mu': 9, 'sigma': 0.5},"
-                 "   'response': {'dist': 'normal', 'mean': 100, 'sd': 30, 'truncate_at_zero': true},"
-                 "   'replacement': {'dist': 'uniform', 'min': 10, 'max': 20},"
-                 "   'fines_and_judgements': {'dist': 'triangular', 'min': 0, 'mode': 5, 'max': 30},"
-                 "   'competitive_advantage': {'dist': 'lognormal', 'p05': 10, 'p95': 1000},"
-                 "   'reputation': {'dist': 'normal', 'mean': 50, 'sd': 1, 'truncate_at_zero': true}"
-                 " }}]}");
+    parse_ok(&p,
+             "{'scenarios': [{'name': 'K',"
+             " 'tef': {'contact_frequency': {'dist': 'poisson', 'rate': 4},"
+             "   'probability_of_action': {'dist': 'beta', 'alpha': 2, 'beta': 3}},"
+             " 'vulnerability': {'dist': 'beta', 'alpha': 1, 'beta': 1, 'min': 0.2, 'max': 0.7},"
+             " 'primary_loss': {'productivity': {'dist': 'lognormal', 'mu': 9, 'sigma': 0.5},"
+             "   'response': {'dist': 'normal', 'mean': 100, 'sd': 30, 'truncate_at_zero': true},"
+             "   'replacement': {'dist': 'uniform', 'min': 10, 'max': 20},"
+             "   'fines_and_judgements': {'dist': 'triangular', 'min': 0, 'mode': 5, 'max': 30},"
+             "   'competitive_advantage': {'dist': 'lognormal', 'p05': 10, 'p95': 1000},"
+             "   'reputation': {'dist': 'normal', 'mean': 50, 'sd': 1, 'truncate_at_zero': true}"
+             " }}]}");
     const struct fair_scenario *s = &p.s[0];
     assert_true(s->cf.kind == DIST_POISSON && s->cf.p[0] == 4);
     assert_true(s->poa.kind == DIST_BETA && s->poa.p[0] == 2 && s->poa.p[1] == 3 &&
@@ -278,9 +281,11 @@ static void test_every_kind(void **state)
     for (int i = 0; i < FORM__N; i++)
         assert_int_equal(s->primary.form_of[i], (enum fair_form)i);
     assert_true(f[0].kind == DIST_LOGNORMAL && f[0].p[0] == 9 && f[0].p[1] == 0.5);
-    assert_true(f[1].kind == DIST_NORMAL && f[1].p[0] == 100 && f[1].p[1] == 30 && f[1].truncate_zero);
+    assert_true(f[1].kind == DIST_NORMAL && f[1].p[0] == 100 && f[1].p[1] == 30 &&
+                f[1].truncate_zero);
     assert_true(f[2].kind == DIST_UNIFORM && f[2].p[0] == 10 && f[2].p[1] == 20);
-    assert_true(f[3].kind == DIST_TRIANGULAR && f[3].p[0] == 0 && f[3].p[1] == 5 && f[3].p[2] == 30);
+    assert_true(f[3].kind == DIST_TRIANGULAR && f[3].p[0] == 0 && f[3].p[1] == 5 &&
+                f[3].p[2] == 30);
     check_lognormal90("lognormal from p05 and p95", &f[4], 10, 1000);
     assert_true(f[5].kind == DIST_NORMAL && f[5].truncate_zero);
     fair_free(&p);
@@ -315,13 +320,31 @@ static void test_portfolio_fields(void **state)
                      " 'secondary_loss': {'frequency': {'dist': 'pert', 'min': 0, 'mode': 0.5,"
                      " 'max': 1}, 'magnitude': 5}"));
     fair_free(&p);
+    /* a NUL inside a name (a YAML "\0" escape) would cut it short silently: refused, for the
+     * portfolio and for a scenario alike */
+    char err0[512] = "";
+    json_t *d0 = jdoc("{'scenarios': [{'name': 'X', 'lef': 1, 'primary_loss': 1}]}");
+    json_object_set_new(d0, "name", json_stringn("Ac\0me", 5));
+    assert_int_equal(fair_parse(d0, &p, err0, sizeof err0), AEG_EINVAL);
+    if (strncmp(err0, "name: ", 6))
+        fail_msg("a NUL in the portfolio name: \"%s\"", err0);
+    fair_free(&p);
+    json_object_del(d0, "name");
+    json_object_set_new(json_array_get(json_object_get(d0, "scenarios"), 0), "name",
+                        json_stringn("X\0Y", 3));
+    err0[0] = '\0';
+    int rc0 = fair_parse(d0, &p, err0, sizeof err0);
+    fair_free(&p);
+    json_decref(d0);
+    if (rc0 != AEG_EINVAL || strncmp(err0, "scenarios[0].name: ", 19))
+        fail_msg("a NUL in a scenario name: rc %d, \"%s\"", rc0, err0);
     /* 1000 scenarios are allowed, 1001 are not */
     json_t *doc = json_object(), *list = json_array();
     for (int i = 0; i < 1001; i++) {
         char name[16];
         snprintf(name, sizeof name, "s%d", i);
-        json_array_append_new(list, json_pack("{s:s,s:i,s:i}", "name", name, "lef", 1,
-                                              "primary_loss", 1));
+        json_array_append_new(
+            list, json_pack("{s:s,s:i,s:i}", "name", name, "lef", 1, "primary_loss", 1));
     }
     json_object_set_new(doc, "scenarios", list);
     char err[512] = "";
@@ -338,7 +361,7 @@ static void test_portfolio_fields(void **state)
     json_decref(doc);
 }
 
-/* ---- errors ------------------------------------------------------------------------------------ */
+/* ---- errors ---------------------------------------------------------------------------------- */
 
 struct perr {
     const char *name, *doc;
@@ -362,7 +385,8 @@ static const struct perr perrs[] = {
     {"portfolio name too long",
      "{'name': '" /* 130 characters */
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'scenarios': [{'name': 'X', 'lef': 1, " PL "}]}",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'scenarios': [{'name': "
+     "'X', 'lef': 1, " PL "}]}",
      "name: ", "shorter than 128"},
     {"thresholds not numbers",
      "{'thresholds': [1, 'a lot'], 'scenarios': [{'name': 'X', 'lef': 1, " PL "}]}",
@@ -373,10 +397,10 @@ static const struct perr perrs[] = {
      "thresholds: ", "must be a list"},
     /* scenarios */
     {"missing name", "{'scenarios': [{'lef': 1, " PL "}]}", "scenarios[0].name: ", "is required"},
-    {"empty name", "{'scenarios': [{'name': '', 'lef': 1, " PL "}]}", "scenarios[0].name: ",
-     "is required"},
-    {"name not a string", "{'scenarios': [{'name': 7, 'lef': 1, " PL "}]}", "scenarios[0].name: ",
-     "is required"},
+    {"empty name", "{'scenarios': [{'name': '', 'lef': 1, " PL "}]}",
+     "scenarios[0].name: ", "is required"},
+    {"name not a string", "{'scenarios': [{'name': 7, 'lef': 1, " PL "}]}",
+     "scenarios[0].name: ", "is required"},
     {"name too long",
      "{'scenarios': [{'name': '" /* 130 characters */
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -387,22 +411,22 @@ static const struct perr perrs[] = {
      " {'name': 'X', 'lef': 2, " PL "}]}",
      X_ "(scenarios[2].name): ", "scenarios[0]"},
     {"scenario not an object", "{'scenarios': [3]}", "scenarios[0]: ", "must be an object"},
-    {"scenario field typo", ONE("'lef': 1, 'primary_los': 1000"), X_ "(scenarios[0].primary_los): ",
-     "not a field"},
-    {"lef and tef", ONE("'lef': 1, 'tef': 2, 'vulnerability': 0.5, " PL), X_ "(scenarios[0].lef): ",
-     "not both"},
-    {"lef and vulnerability", ONE("'lef': 1, 'vulnerability': 0.5, " PL), X_ "(scenarios[0].lef): ",
-     "not both"},
-    {"tef without vulnerability", ONE("'tef': 2, " PL), X_ "(scenarios[0].vulnerability): ",
-     "is required with tef"},
+    {"scenario field typo", ONE("'lef': 1, 'primary_los': 1000"),
+     X_ "(scenarios[0].primary_los): ", "not a field"},
+    {"lef and tef", ONE("'lef': 1, 'tef': 2, 'vulnerability': 0.5, " PL),
+     X_ "(scenarios[0].lef): ", "not both"},
+    {"lef and vulnerability", ONE("'lef': 1, 'vulnerability': 0.5, " PL),
+     X_ "(scenarios[0].lef): ", "not both"},
+    {"tef without vulnerability", ONE("'tef': 2, " PL),
+     X_ "(scenarios[0].vulnerability): ", "is required with tef"},
     {"no frequency", ONE(PL), X_ "(scenarios[0].lef): ", "is required"},
     {"no primary loss", ONE("'lef': 1"), X_ "(scenarios[0].primary_loss): ", "is required"},
     {"error in the second scenario",
      "{'scenarios': [{'name': 'A', 'lef': 1, " PL "}, {'name': 'B', 'lef': -1, " PL "}]}",
      "scenario \"B\" (scenarios[1].lef): ", "negative"},
     /* distributions */
-    {"distribution not a number or object", ONE("'lef': 'often', " PL), X_ "(scenarios[0].lef): ",
-     "must be a number or a distribution"},
+    {"distribution not a number or object", ONE("'lef': 'often', " PL),
+     X_ "(scenarios[0].lef): ", "must be a number or a distribution"},
     {"unknown distribution", ONE("'lef': {'dist': 'gamma', 'shape': 2}, " PL),
      X_ "(scenarios[0].lef.dist): ", "unknown distribution \"gamma\""},
     {"dist missing", ONE("'lef': {'min': 1, 'mode': 2, 'max': 3}, " PL),
@@ -416,13 +440,14 @@ static const struct perr perrs[] = {
      X_ "(scenarios[0].lef.min): ", "must be a number"},
     {"constant without value", ONE("'lef': {'dist': 'constant'}, " PL),
      X_ "(scenarios[0].lef.value): ", "is required"},
-    /* a parameter's constraint: the path of the distribution, then the parameter (docs/scenarios.md:
-     * `scenario "Ransomware" (scenarios[0].tef): min is greater than max`) */
+    /* a parameter's constraint: the path of the distribution, then the parameter
+     * (docs/scenarios.md: `scenario "Ransomware" (scenarios[0].tef): min is greater than max`) */
     {"min > max (pert tef)",
      ONE("'tef': {'dist': 'pert', 'min': 5, 'mode': 5, 'max': 2}, 'vulnerability': 0.5, " PL),
      X_ "(scenarios[0].tef): ", "min is greater than max"},
-    {"min > max (uniform loss)", ONE("'lef': 1, 'primary_loss': {'dist': 'uniform', 'min': 10, "
-                                     "'max': 1}"),
+    {"min > max (uniform loss)",
+     ONE("'lef': 1, 'primary_loss': {'dist': 'uniform', 'min': 10, "
+         "'max': 1}"),
      X_ "(scenarios[0].primary_loss): ", "min is greater than max"},
     {"mode outside (pert)", ONE("'lef': {'dist': 'pert', 'min': 1, 'mode': 5, 'max': 3}, " PL),
      X_ "(scenarios[0].lef): ", "mode is outside [min, max]"},
@@ -433,7 +458,8 @@ static const struct perr perrs[] = {
      X_ "(scenarios[0].lef): ", "lambda must be greater than zero"},
     {"p05 >= p95", ONE("'lef': 1, 'primary_loss': {'dist': 'lognormal', 'p05': 100, 'p95': 50}"),
      X_ "(scenarios[0].primary_loss): ", "p05 must be less than p95"},
-    {"p05 not positive", ONE("'lef': 1, 'primary_loss': {'dist': 'lognormal', 'p05': 0, 'p95': 50}"),
+    {"p05 not positive",
+     ONE("'lef': 1, 'primary_loss': {'dist': 'lognormal', 'p05': 0, 'p95': 50}"),
      X_ "(scenarios[0].primary_loss): ", "p05 must be greater than zero"},
     {"p95 missing", ONE("'lef': 1, 'primary_loss': {'dist': 'lognormal', 'p05': 10}"),
      X_ "(scenarios[0].primary_loss.p95): ", "is required"},
@@ -444,8 +470,8 @@ static const struct perr perrs[] = {
      X_ "(scenarios[0].primary_loss", ""},
     {"negative rate (poisson)", ONE("'lef': {'dist': 'poisson', 'rate': -1}, " PL),
      X_ "(scenarios[0].lef): ", "rate must not be negative"},
-    {"negative rate (constant lef)", ONE("'lef': -0.5, " PL), X_ "(scenarios[0].lef): ",
-     "negative values"},
+    {"negative rate (constant lef)", ONE("'lef': -0.5, " PL),
+     X_ "(scenarios[0].lef): ", "negative values"},
     {"negative tef (uniform)",
      ONE("'tef': {'dist': 'uniform', 'min': -1, 'max': 2}, 'vulnerability': 0.5, " PL),
      X_ "(scenarios[0].tef): ", "negative values"},
@@ -472,11 +498,13 @@ static const struct perr perrs[] = {
     {"truncate_at_zero not a boolean",
      ONE("'lef': {'dist': 'normal', 'mean': 3, 'sd': 1, 'truncate_at_zero': 'yes'}, " PL),
      X_ "(scenarios[0].lef.truncate_at_zero): ", "must be true or false"},
-    {"beta alpha zero", ONE("'tef': 1, 'vulnerability': {'dist': 'beta', 'alpha': 0, 'beta': 2}, " PL),
+    {"beta alpha zero",
+     ONE("'tef': 1, 'vulnerability': {'dist': 'beta', 'alpha': 0, 'beta': 2}, " PL),
      X_ "(scenarios[0].vulnerability): ", "alpha must be greater than zero"},
     /* probabilities */
     {"probability_of_action > 1",
-     ONE("'tef': {'contact_frequency': 5, 'probability_of_action': 1.5}, 'vulnerability': 0.5, " PL),
+     ONE("'tef': {'contact_frequency': 5, 'probability_of_action': 1.5}, 'vulnerability': "
+         "0.5, " PL),
      X_ "(scenarios[0].tef.probability_of_action): ", "is a probability"},
     {"probability_of_action reaching above 1",
      ONE("'tef': {'contact_frequency': 5, 'probability_of_action': {'dist': 'uniform', 'min': 0.5,"
@@ -507,8 +535,8 @@ static const struct perr perrs[] = {
     {"secondary loss form typo",
      ONE("'lef': 1, " PL ", 'secondary_loss': {'frequency': 0.5, 'magnitude': {'reputaton': 9}}"),
      X_ "(scenarios[0].secondary_loss.magnitude.reputaton): ", "is not a FAIR loss form"},
-    {"no loss form", ONE("'lef': 1, 'primary_loss': {}"), X_ "(scenarios[0].primary_loss): ",
-     "at least one loss form"},
+    {"no loss form", ONE("'lef': 1, 'primary_loss': {}"),
+     X_ "(scenarios[0].primary_loss): ", "at least one loss form"},
     {"tef part typo",
      ONE("'tef': {'contact_frequncy': 5, 'probability_of_action': 0.5}, 'vulnerability': 0.5, " PL),
      X_ "(scenarios[0].tef.contact_frequncy): ", "not a field"},
@@ -517,16 +545,19 @@ static const struct perr perrs[] = {
     {"vulnerability part typo",
      ONE("'tef': 1, 'vulnerability': {'threat_capability': 0.5, 'resistance': 0.5}, " PL),
      X_ "(scenarios[0].vulnerability.resistance): ", "not a field"},
-    {"vulnerability part missing", ONE("'tef': 1, 'vulnerability': {'threat_capability': 0.5}, " PL),
+    {"vulnerability part missing",
+     ONE("'tef': 1, 'vulnerability': {'threat_capability': 0.5}, " PL),
      X_ "(scenarios[0].vulnerability.resistance_strength): ", "must be a number or a distribution"},
     {"secondary loss not an object", ONE("'lef': 1, " PL ", 'secondary_loss': 5"),
      X_ "(scenarios[0].secondary_loss): ", "must be an object"},
     {"secondary loss typo",
      ONE("'lef': 1, " PL ", 'secondary_loss': {'frequncy': 0.5, 'magnitude': 5}"),
      X_ "(scenarios[0].secondary_loss.frequncy): ", "not a field"},
-    {"secondary loss without magnitude", ONE("'lef': 1, " PL ", 'secondary_loss': {'frequency': 0.5}"),
+    {"secondary loss without magnitude",
+     ONE("'lef': 1, " PL ", 'secondary_loss': {'frequency': 0.5}"),
      X_ "(scenarios[0].secondary_loss.magnitude): ", "is required"},
-    {"secondary loss without frequency", ONE("'lef': 1, " PL ", 'secondary_loss': {'magnitude': 5}"),
+    {"secondary loss without frequency",
+     ONE("'lef': 1, " PL ", 'secondary_loss': {'magnitude': 5}"),
      X_ "(scenarios[0].secondary_loss.frequency): ", "must be a number or a distribution"},
     /* correlation */
     {"correlation of the wrong size",
@@ -600,22 +631,19 @@ static void test_error_truncation(void **state)
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_example_json),
-        cmocka_unit_test(test_example_yaml),
-        cmocka_unit_test(test_constants),
-        cmocka_unit_test(test_pert_forms),
-        cmocka_unit_test(test_every_kind),
-        cmocka_unit_test(test_portfolio_fields),
+        cmocka_unit_test(test_example_json),     cmocka_unit_test(test_example_yaml),
+        cmocka_unit_test(test_constants),        cmocka_unit_test(test_pert_forms),
+        cmocka_unit_test(test_every_kind),       cmocka_unit_test(test_portfolio_fields),
         cmocka_unit_test(test_error_truncation),
     };
     size_t nf = sizeof fixed / sizeof fixed[0], ne = sizeof perrs / sizeof perrs[0];
     struct CMUnitTest *tests = xcalloc(nf + ne, sizeof *tests);
     memcpy(tests, fixed, sizeof fixed);
-    char (*names)[96] = xcalloc(ne, sizeof *names);
+    char(*names)[96] = xcalloc(ne, sizeof *names);
     for (size_t i = 0; i < ne; i++) {
         snprintf(names[i], sizeof names[i], "error: %s", perrs[i].name);
-        tests[nf + i] = (struct CMUnitTest){.name = names[i], .test_func = test_parse_error,
-                                            .initial_state = (void *)&perrs[i]};
+        tests[nf + i] = (struct CMUnitTest){
+            .name = names[i], .test_func = test_parse_error, .initial_state = (void *)&perrs[i]};
     }
     int failed = _cmocka_run_group_tests("test_fair", tests, nf + ne, NULL, NULL);
     free(names);
