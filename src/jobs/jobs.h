@@ -21,13 +21,14 @@
 #include "store/store.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct job_ctx {
     const struct job_row *job;  /* the claimed row (attempts already counts this run) */
     struct store *store;
     void *app;                  /* whatever the pool's creator passed */
-    volatile const bool *stopping; /* set when the server shuts down; long handlers may check it */
+    const atomic_bool *stopping; /* set when the server shuts down; long handlers may check it */
 };
 
 /* A handler returns AEG_OK and sets *result (a new reference, may stay NULL), or an error code and

@@ -30,7 +30,7 @@ struct job_pool {
     char owner[96];
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    bool stopping;      /* guarded by mu; also read by handlers through ctx.stopping */
+    atomic_bool stopping; /* written under mu; read by handlers through ctx.stopping */
     bool kicked;        /* an enqueue happened since workers last looked */
     int alive;          /* workers not yet exited */
     pthread_cond_t exited;
@@ -81,7 +81,7 @@ static void run_one(struct slot *sl, struct job_row *j)
         permanent = true;
     } else {
         struct job_ctx ctx = {.job = j, .store = p->store, .app = p->o.app,
-                              .stopping = (volatile const bool *)&p->stopping};
+                              .stopping = &p->stopping};
         rc = k->fn(&ctx, payload, &result, &err);
         if (rc && err.len == 0)
             buf_adds(&err, aeg_code_message(rc));
@@ -123,7 +123,7 @@ static void *worker_main(void *arg)
     struct job_pool *p = sl->pool;
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        bool stop = p->stopping;
+        bool stop = atomic_load(&p->stopping);
         pthread_mutex_unlock(&p->mu);
         if (stop)
             break;
@@ -153,7 +153,7 @@ static void *worker_main(void *arg)
         until.tv_sec += ns / 1000000000L;
         until.tv_nsec = ns % 1000000000L;
         pthread_mutex_lock(&p->mu);
-        while (!p->stopping && !p->kicked) {
+        while (!atomic_load(&p->stopping) && !p->kicked) {
             if (pthread_cond_timedwait(&p->wake, &p->mu, &until) == ETIMEDOUT)
                 break;
         }
@@ -255,7 +255,7 @@ bool job_pool_stop(struct job_pool *p, int timeout_s)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += timeout_s;
     pthread_mutex_lock(&p->mu);
-    p->stopping = true;
+    atomic_store(&p->stopping, true);
     pthread_cond_broadcast(&p->wake);
     int running = 0;
     for (int i = 0; i < p->o.workers; i++)

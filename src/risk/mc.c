@@ -251,7 +251,7 @@ static void *worker(void *arg)
     struct zi *tmp = R->chol ? xmalloc(MC_BLOCK * sizeof *tmp) : NULL;
     uint32_t *yev = xmalloc(MC_BLOCK * sizeof *yev);
     for (;;) {
-        if (R->o->cancel && *R->o->cancel) {
+        if (R->o->cancel && atomic_load(R->o->cancel)) {
             atomic_store(&R->cancelled, true);
             /* let the progress loop see the pass as finished */
             atomic_store(&R->next_block, R->nblocks);

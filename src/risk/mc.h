@@ -21,6 +21,7 @@
 #include "risk/fair.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define MC_BLOCK 65536
@@ -44,7 +45,7 @@ struct mc_opts {
     void *progress_arg;
     /* when not NULL and it becomes true, the run stops between blocks and mc_run answers
      * AEG_EUNAVAIL (a server shutting down) */
-    volatile const bool *cancel;
+    const atomic_bool *cancel;
 };
 
 struct mc_summary {

@@ -1586,7 +1586,7 @@ static void cancel_on_progress(uint64_t done, uint64_t total, void *arg)
 {
     (void)done;
     (void)total;
-    *(volatile bool *)arg = true;
+    atomic_store((atomic_bool *)arg, true);
 }
 
 static void test_cancel(void **state)
@@ -1600,7 +1600,7 @@ static void test_cancel(void **state)
     char err[256] = "";
     struct mc_result r, plain;
     /* a cancel flag that stays false changes nothing */
-    volatile bool no = false;
+    atomic_bool no = false;
     struct mc_opts o = {.iterations = MC_BLOCK + 11, .seed = seed, .threads = 2, .cancel = &no};
     assert_int_equal(mc_run(&p, &o, &r, err, sizeof err), AEG_OK);
     run_ok(&p, MC_BLOCK + 11, seed, MC_COMPOUND, 2, &plain);
@@ -1610,7 +1610,7 @@ static void test_cancel(void **state)
     mc_result_free(&r);
     mc_result_free(&plain);
     /* cancelled before the start */
-    volatile bool yes = true;
+    atomic_bool yes = true;
     o.cancel = &yes;
     err[0] = '\0';
     assert_int_equal(mc_run(&p, &o, &r, err, sizeof err), AEG_EUNAVAIL);
@@ -1619,7 +1619,7 @@ static void test_cancel(void **state)
     assert_null(r.lec_x);
     mc_result_free(&r);
     /* cancelled by the first progress report of a run of 16 blocks on one thread */
-    volatile bool later = false;
+    atomic_bool later = false;
     o = (struct mc_opts){.iterations = 16 * MC_BLOCK,
                          .seed = seed,
                          .threads = 1,
