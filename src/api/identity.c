@@ -83,6 +83,19 @@ static void set_session_cookie(struct http_req *r, const char *token, int64_t ma
     http_add_header(r, "Set-Cookie", v);
 }
 
+/* A new session's answer (login, accepted invitation): the token in the body and in the cookie. */
+static int reply_session(struct http_req *r, struct login_result *out)
+{
+    set_session_cookie(r, out->token, (out->expires_at - clock_now_ms()) / 1000);
+    http_add_header(r, "Cache-Control", "no-store");
+    json_t *body = json_pack("{s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "object", "session", "token",
+                             out->token, "expires_at", api_time(out->expires_at), "user", "id",
+                             out->who.actor_id, "organization_id", out->who.org_id, "role",
+                             role_name(out->who.role));
+    memset(out->token, 0, sizeof out->token);
+    return http_reply_json(r, 200, body);
+}
+
 int api_login(struct http_req *r)
 {
     struct app *app = http_app(r);
@@ -107,14 +120,7 @@ int api_login(struct http_req *r)
     }
     if (rc)
         return rc;
-    set_session_cookie(r, out.token, (out.expires_at - clock_now_ms()) / 1000);
-    http_add_header(r, "Cache-Control", "no-store");
-    json_t *body = json_pack("{s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "object", "session", "token",
-                             out.token, "expires_at", api_time(out.expires_at), "user", "id",
-                             out.who.actor_id, "organization_id", out.who.org_id, "role",
-                             role_name(out.who.role));
-    memset(out.token, 0, sizeof out.token);
-    return http_reply_json(r, 200, body);
+    return reply_session(r, &out);
 }
 
 int api_accept_invite(struct http_req *r)
@@ -135,14 +141,7 @@ int api_accept_invite(struct http_req *r)
         return http_fail(r, rc, "The invitation is unknown, already used or expired.");
     if (rc)
         return rc;
-    set_session_cookie(r, out.token, (out.expires_at - clock_now_ms()) / 1000);
-    http_add_header(r, "Cache-Control", "no-store");
-    json_t *body = json_pack("{s:s,s:s,s:o,s:{s:s,s:s,s:s}}", "object", "session", "token",
-                             out.token, "expires_at", api_time(out.expires_at), "user", "id",
-                             out.who.actor_id, "organization_id", out.who.org_id, "role",
-                             role_name(out.who.role));
-    memset(out.token, 0, sizeof out.token);
-    return http_reply_json(r, 200, body);
+    return reply_session(r, &out);
 }
 
 int api_logout(struct http_req *r)

@@ -29,6 +29,9 @@ int cli_load_cfg(struct cfg *c, bool quiet_warnings);
  * `need_schema`, also refuses (CLI_FAIL, saying to run `aegis migrate`) a database whose migrations
  * are not all applied. */
 int cli_open_store(const struct cfg *c, int pool, bool need_schema, struct store **out);
+/* cli_load_cfg then cli_open_store (the schema required): what most operator commands start with.
+ * CLI_OK, or the exit code (c must still be freed, *s closed). */
+int cli_open(struct cfg *c, struct store **s);
 /* True when argv[i] equals one of the given spellings. */
 bool cli_is(const char *arg, const char *a, const char *b);
 

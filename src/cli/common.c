@@ -51,3 +51,10 @@ int cli_open_store(const struct cfg *c, int pool, bool need_schema, struct store
     }
     return CLI_OK;
 }
+
+int cli_open(struct cfg *c, struct store **s)
+{
+    *s = NULL;
+    int rc = cli_load_cfg(c, true);
+    return rc ? rc : cli_open_store(c, 1, true, s);
+}

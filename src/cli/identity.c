@@ -80,9 +80,7 @@ int cli_onboard(int argc, char **argv)
     }
     struct cfg c;
     struct store *s = NULL;
-    int rc = cli_load_cfg(&c, true);
-    if (!rc)
-        rc = cli_open_store(&c, 1, true, &s);
+    int rc = cli_open(&c, &s);
     if (rc)
         goto out;
     struct signup in = {.org_name = name, .email = email,
@@ -133,9 +131,7 @@ int cli_keys(int argc, char **argv)
     }
     struct cfg c;
     struct store *s = NULL;
-    int rc = cli_load_cfg(&c, true);
-    if (!rc)
-        rc = cli_open_store(&c, 1, true, &s);
+    int rc = cli_open(&c, &s);
     if (rc)
         goto out;
     struct tenant t = {.org_id = org};
@@ -230,9 +226,7 @@ int cli_audit(int argc, char **argv)
     const char *org = opt(argc, argv, "--org");
     struct cfg c;
     struct store *s = NULL;
-    int rc = cli_load_cfg(&c, true);
-    if (!rc)
-        rc = cli_open_store(&c, 1, true, &s);
+    int rc = cli_open(&c, &s);
     if (rc)
         goto out;
     char key[65];
