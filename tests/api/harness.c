@@ -482,3 +482,49 @@ size_t raw_recv_all(int fd, int timeout_ms, char **out)
     *out = buf_detach(&b, NULL);
     return len;
 }
+
+/* ---- shared by the test files ------------------------------------------------------------------- */
+
+struct srv srv_own;
+static bool own_used;
+
+void own_init(const char *const *extra)
+{
+    srv_init(&srv_own, extra);
+    own_used = true;
+    assert_int_equal(srv_start(&srv_own, NULL), 0);
+}
+
+int own_teardown(void **state)
+{
+    (void)state;
+    if (own_used)
+        srv_cleanup(&srv_own); /* kills the server if a failed test left it running */
+    own_used = false;
+    return 0;
+}
+
+json_t *jget(json_t *o, const char *path)
+{
+    char name[64];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        snprintf(name, sizeof name, "%.*s", (int)n, path);
+        o = json_object_get(o, name);
+        path += n;
+        if (*path == '.')
+            path++;
+    }
+    return o;
+}
+
+const char *jstr(json_t *o, const char *path)
+{
+    return json_string_value(jget(o, path));
+}
+
+const char *err_message(const struct resp *r)
+{
+    const char *m = jstr(r->json, "error.message");
+    return m ? m : "";
+}

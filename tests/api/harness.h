@@ -80,6 +80,20 @@ int raw_send(int fd, const char *data);
 /* Reads until the peer closes or timeout_ms passes; returns bytes read (caller frees *out). */
 size_t raw_recv_all(int fd, int timeout_ms, char **out);
 
+/* Environment for fast signups and logins in tests: Argon2id at its smallest cost. */
+#define FAST_ARGON2 "AEGIS_ARGON2_MEMORY_KIB=1024", "AEGIS_ARGON2_ITERATIONS=1"
+
+/* A test's own server (settings of its own): started by own_init, killed and removed by
+ * own_teardown (a cmocka teardown) even when the test fails. */
+extern struct srv srv_own;
+void own_init(const char *const *extra);
+int own_teardown(void **state);
+
+/* A member of a JSON document by dotted path ("error.message"), borrowed; NULL when absent. */
+json_t *jget(json_t *o, const char *path);
+const char *jstr(json_t *o, const char *path); /* the string there, or NULL */
+const char *err_message(const struct resp *r); /* error.message of an error answer, or "" */
+
 /* Milliseconds slept in a loop until fn(arg) is true or timeout_ms passes; -1 on timeout. */
 long wait_until(bool (*fn)(void *), void *arg, long timeout_ms);
 void sleep_ms(long ms);

@@ -6,7 +6,7 @@
  * keys).
  *
  * One server (S) with high abuse limits serves most cases; the rate limits, the login timing check
- * and the secrets scan run their own server (O, cleaned up by own_teardown even when a test fails).
+ * and the secrets scan run their own server (srv_own, cleaned up by own_teardown even when a test fails).
  * Servers use the lowest Argon2 cost so password hashing stays fast, except the timing check.
  */
 #define _GNU_SOURCE /* memmem */
@@ -31,12 +31,8 @@
 #include "core/clock.h"
 #include "store/db.h"
 
-#define FAST_ARGON2 "AEGIS_ARGON2_MEMORY_KIB=1024", "AEGIS_ARGON2_ITERATIONS=1"
 
 static struct srv S;
-/* A test's own server (other limits): cleaned up by own_teardown even when the test fails. */
-static struct srv O;
-static bool O_used;
 static int counter; /* unique emails, org names and request ids within this process */
 
 static int setup(void **state)
@@ -52,22 +48,6 @@ static int teardown(void **state)
     (void)state;
     srv_stop(&S, 15);
     srv_cleanup(&S);
-    return 0;
-}
-
-static void own_init(const char *const *extra)
-{
-    srv_init(&O, extra);
-    O_used = true;
-    assert_int_equal(srv_start(&O, NULL), 0);
-}
-
-static int own_teardown(void **state)
-{
-    (void)state;
-    if (O_used)
-        srv_cleanup(&O); /* kills the server if a failed test left it running */
-    O_used = false;
     return 0;
 }
 
@@ -113,32 +93,6 @@ static void expect_status(const struct resp *r, long status)
 {
     if (r->status != status)
         fail_msg("expected status %ld, got %ld: %s", status, r->status, r->body ? r->body : "");
-}
-
-/* A member of a JSON object by dotted path ("api_key.key"), or NULL. */
-static json_t *jget(json_t *o, const char *path)
-{
-    char name[64];
-    while (o && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(name, sizeof name, "%.*s", (int)n, path);
-        o = json_object_get(o, name);
-        path += n;
-        if (*path == '.')
-            path++;
-    }
-    return o;
-}
-
-static const char *jstr(json_t *o, const char *path)
-{
-    return json_string_value(jget(o, path));
-}
-
-static const char *err_message(const struct resp *r)
-{
-    const char *m = jstr(r->json, "error.message");
-    return m ? m : "";
 }
 
 /* Asserts the error shape, and that its message contains `part`. */
@@ -526,7 +480,7 @@ static void signup_is_rate_limited_per_ip(void **state)
 {
     (void)state;
     own_init((const char *[]){FAST_ARGON2, "AEGIS_SIGNUP_PER_HOUR=3", NULL});
-    struct srv *L = &O;
+    struct srv *L = &srv_own;
     struct acct a;
     for (int i = 0; i < 3; i++)
         signup(L, &a);
@@ -547,7 +501,7 @@ static void signup_closed_when_limit_is_zero(void **state)
     (void)state;
     own_init((const char *[]){FAST_ARGON2, "AEGIS_SIGNUP_PER_HOUR=0",
                               "AEGIS_LOGIN_FAILURES_PER_15MIN=0", NULL});
-    struct srv *L = &O;
+    struct srv *L = &srv_own;
     struct resp r;
     for (int i = 0; i < 2; i++) { /* the very first attempt, and every later one */
         call(L, "POST", "/api/v1/onboarding/signup", NULL,
@@ -673,7 +627,7 @@ static void failed_logins_are_rate_limited_per_ip(void **state)
     /* staging, with one-minute sessions: the cookie is Secure and lives as long as the session */
     own_init((const char *[]){FAST_ARGON2, "AEGIS_LOGIN_FAILURES_PER_15MIN=3", "AEGIS_ENV=staging",
                               "AEGIS_SESSION_TTL_MINUTES=1", NULL});
-    struct srv *L = &O;
+    struct srv *L = &srv_own;
     struct acct a;
     signup(L, &a);
     char good[400];
@@ -749,7 +703,7 @@ static void failed_logins_take_the_same_time(void **state)
     (void)state;
     /* a real Argon2 cost, so a skipped verification shows as a difference of tens of ms */
     own_init((const char *[]){"AEGIS_ARGON2_MEMORY_KIB=32768", "AEGIS_ARGON2_ITERATIONS=2", NULL});
-    struct srv *L = &O;
+    struct srv *L = &srv_own;
     struct acct a;
     signup(L, &a);
     char invited[128], body[300];
@@ -2143,7 +2097,7 @@ static void secrets_never_reach_logs_or_database(void **state)
 {
     (void)state;
     own_init((const char *[]){FAST_ARGON2, "AEGIS_LOGIN_FAILURES_PER_15MIN=1000", NULL});
-    struct srv *H = &O;
+    struct srv *H = &srv_own;
     struct secrets z = {0};
     struct acct a;
     signup(H, &a);

@@ -12,7 +12,7 @@
  * One server (S) serves most cases, with the lowest Argon2 cost and
  * AEGIS_SIM_MAX_ITERATIONS=2000000 for the limit test. The server runs under the sanitizers, so
  * simulations stay small (1 to 20,000 years) except in the crash tests, which run their own server
- * (O, cleaned up by own_teardown even when the test fails). Seeds are fixed and appear in every
+ * (srv_own, cleaned up by own_teardown even when the test fails). Seeds are fixed and appear in every
  * failure message about numbers.
  */
 #define _GNU_SOURCE /* memmem */
@@ -35,14 +35,10 @@
 #include "core/alloc.h"
 #include "core/yaml.h"
 
-#define FAST_ARGON2 "AEGIS_ARGON2_MEMORY_KIB=1024", "AEGIS_ARGON2_ITERATIONS=1"
 #define SIM_LIMIT 2000000
 #define EXAMPLE_YAML AEGIS_SOURCE_DIR "/data/scenarios/example.yaml"
 
 static struct srv S;
-/* A test's own server (other settings): cleaned up by own_teardown even when the test fails. */
-static struct srv O;
-static bool O_used;
 static int counter; /* unique emails and names within this process */
 
 static int setup(void **state)
@@ -58,22 +54,6 @@ static int teardown(void **state)
     (void)state;
     srv_stop(&S, 15);
     srv_cleanup(&S);
-    return 0;
-}
-
-static void own_init(const char *const *extra)
-{
-    srv_init(&O, extra);
-    O_used = true;
-    assert_int_equal(srv_start(&O, NULL), 0);
-}
-
-static int own_teardown(void **state)
-{
-    (void)state;
-    if (O_used)
-        srv_cleanup(&O); /* kills the server if a failed test left it running */
-    O_used = false;
     return 0;
 }
 
@@ -114,26 +94,6 @@ static void expect_status(const struct resp *r, long status)
                  r->body ? r->body : "");
 }
 
-/* A member of a JSON object by dotted path ("results.summary.mean"), or NULL. */
-static json_t *jget(json_t *o, const char *path)
-{
-    char name[64];
-    while (o && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(name, sizeof name, "%.*s", (int)n, path);
-        o = json_object_get(o, name);
-        path += n;
-        if (*path == '.')
-            path++;
-    }
-    return o;
-}
-
-static const char *jstr(json_t *o, const char *path)
-{
-    return json_string_value(jget(o, path));
-}
-
 /* A number by path; fails the test when it is not one. */
 static double jnum(json_t *o, const char *path)
 {
@@ -141,12 +101,6 @@ static double jnum(json_t *o, const char *path)
     if (!json_is_number(v))
         fail_msg("%s is not a number", path);
     return json_number_value(v);
-}
-
-static const char *err_message(const struct resp *r)
-{
-    const char *m = jstr(r->json, "error.message");
-    return m ? m : "";
 }
 
 /* Asserts the error shape, and that its message contains `part` (and `part2`, when not NULL). */
@@ -1277,7 +1231,7 @@ static void long_run_names_keep_their_results(void **state)
 /* ---- 3. a run survives a crash of the server
  * ------------------------------------------------------ */
 
-/* Starts a run of 1.5 million years on O (a few seconds under the sanitizers), waits until a worker
+/* Starts a run of 1.5 million years on srv_own (a few seconds under the sanitizers), waits until a worker
  * runs it, and kills the server (SIGKILL) in the middle; copies the run id. */
 static void start_run_and_crash(const struct acct *a, long long seed, char id[64])
 {
@@ -1290,10 +1244,10 @@ static void start_run_and_crash(const struct acct *a, long long seed, char id[64
         "productivity", "dist", "lognormal", "p05", 50000.0, "p95", 900000.0, "response", "dist",
         "pert", "min", 20000.0, "mode", 80000.0, "max", 300000.0);
     char path[200];
-    start_run(&O, a->key, run_req(json_pack("[o]", heavy), 1500000, seed, NULL), id, false);
+    start_run(&srv_own, a->key, run_req(json_pack("[o]", heavy), 1500000, seed, NULL), id, false);
     snprintf(path, sizeof path, "/api/v1/simulations/%s", id);
     for (int i = 0;; i++) {
-        json_t *run = call_ok(&O, "GET", path, a->key, NULL, 200);
+        json_t *run = call_ok(&srv_own, "GET", path, a->key, NULL, 200);
         bool running = !strcmp(jstr(run, "status"), "running");
         bool over = !strcmp(jstr(run, "status"), "done") || !strcmp(jstr(run, "status"), "failed");
         json_decref(run);
@@ -1306,19 +1260,19 @@ static void start_run_and_crash(const struct acct *a, long long seed, char id[64
         sleep_ms(50);
     }
     sleep_ms(500);
-    assert_int_equal(srv_stop(&O, 9), 128 + 9);
-    assert_int_equal(srv_start(&O, NULL), 0);
-    json_t *run = call_ok(&O, "GET", path, a->key, NULL, 200);
+    assert_int_equal(srv_stop(&srv_own, 9), 128 + 9);
+    assert_int_equal(srv_start(&srv_own, NULL), 0);
+    json_t *run = call_ok(&srv_own, "GET", path, a->key, NULL, 200);
     if (!strcmp(jstr(run, "status"), "done"))
         fail_msg("the run was done before the crash: make it longer");
     json_decref(run);
 }
 
-/* The id of the (only) risk.simulate job of O, from `aegis jobs list`. */
+/* The id of the (only) risk.simulate job of srv_own, from `aegis jobs list`. */
 static void sim_job_id(char job[64])
 {
     char *out = NULL;
-    assert_int_equal(srv_cli(&O, &out, NULL, "jobs", "list", NULL), 0);
+    assert_int_equal(srv_cli(&srv_own, &out, NULL, "jobs", "list", NULL), 0);
     job[0] = '\0';
     for (const char *line = out; line && *line;) {
         const char *end = strchr(line, '\n');
@@ -1337,10 +1291,10 @@ static void run_survives_a_crash(void **state)
     (void)state;
     own_init((const char *[]){FAST_ARGON2, "AEGIS_JOB_LEASE_SECONDS=2", NULL});
     struct acct a;
-    signup(&O, &a);
+    signup(&srv_own, &a);
     char id[64];
     start_run_and_crash(&a, 11, id);
-    json_t *run = wait_run(&O, a.key, id, 120000);
+    json_t *run = wait_run(&srv_own, a.key, id, 120000);
     if (strcmp(jstr(run, "status"), "done") != 0)
         fail_msg("after the restart the run ended %s: %s", jstr(run, "status"),
                  jstr(run, "error") ? jstr(run, "error") : "(no error)");
@@ -1353,14 +1307,14 @@ static void run_survives_a_crash(void **state)
     /* its job was reclaimed after the lease: two attempts, done once */
     char job[64];
     sim_job_id(job);
-    json_t *j = srv_job(&O, job);
+    json_t *j = srv_job(&srv_own, job);
     assert_non_null(j);
     assert_string_equal(jstr(j, "state"), "done");
     assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 2);
     assert_string_equal(jstr(j, "payload.run_id"), id);
     assert_string_equal(jstr(j, "result.status"), "done");
     json_decref(j);
-    assert_int_equal(srv_stop(&O, 15), 0);
+    assert_int_equal(srv_stop(&srv_own, 15), 0);
 }
 
 /* With no attempt left, a crash kills the run's job (README: dead, with its last error). A client
@@ -1371,11 +1325,11 @@ static void run_whose_job_dies_is_failed(void **state)
     own_init((const char *[]){FAST_ARGON2, "AEGIS_JOB_LEASE_SECONDS=2", "AEGIS_JOB_MAX_ATTEMPTS=1",
                               NULL});
     struct acct a;
-    signup(&O, &a);
+    signup(&srv_own, &a);
     char id[64], job[64];
     start_run_and_crash(&a, 12, id);
     sim_job_id(job);
-    struct jobcheck c = {&O, job, "dead"};
+    struct jobcheck c = {&srv_own, job, "dead"};
     if (wait_until(srv_job_in_state, &c, 20000) < 0)
         fail_msg("job %s of run %s is not dead 20 s after the restart", job, id);
     char path[200];
@@ -1383,7 +1337,7 @@ static void run_whose_job_dies_is_failed(void **state)
     json_t *run = NULL;
     for (int i = 0; i < 40; i++) { /* 2 s for whatever would notice */
         json_decref(run);
-        run = call_ok(&O, "GET", path, a.key, NULL, 200);
+        run = call_ok(&srv_own, "GET", path, a.key, NULL, 200);
         if (strcmp(jstr(run, "status"), "running") != 0)
             break;
         sleep_ms(50);
@@ -1396,7 +1350,7 @@ static void run_whose_job_dies_is_failed(void **state)
         fail_msg("%s", msg);
     }
     json_decref(run);
-    assert_int_equal(srv_stop(&O, 15), 0);
+    assert_int_equal(srv_stop(&srv_own, 15), 0);
 }
 
 /* ---- 4. aegis simulate

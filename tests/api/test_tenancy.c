@@ -72,14 +72,6 @@ struct world {
 /* ---- small helpers
  * ------------------------------------------------------------------------------- */
 
-static const char *jstr(json_t *j, const char *a, const char *b)
-{
-    json_t *v = json_object_get(j, a);
-    if (b)
-        v = json_object_get(v, b);
-    return json_string_value(v);
-}
-
 static void copy(char *dst, size_t n, const char *src)
 {
     assert_non_null(src);
@@ -159,7 +151,7 @@ static void make_user(struct world *w, const struct org *o, struct object *out)
              email, name, n);
     json_t *j = call_ok(w, o->key, "POST", "/api/v1/users", body, 201);
     memset(out, 0, sizeof *out);
-    copy(out->id, sizeof out->id, jstr(j, "id", NULL));
+    copy(out->id, sizeof out->id, jstr(j, "id"));
     add_marker(out, email);
     add_marker(out, name);
     json_decref(j);
@@ -173,13 +165,13 @@ static void user_intact(struct world *w, const struct org *o, const struct objec
     size_t i;
     json_t *u;
     json_array_foreach(json_object_get(list, "data"), i, u) listed |=
-        !strcmp(jstr(u, "id", NULL), obj->id);
+        !strcmp(jstr(u, "id"), obj->id);
     json_decref(list);
     if (!listed)
         fail_msg("%c's user %s is no longer in %c's member list", o->label, obj->id, o->label);
-    const char *want = jstr(obj->snapshot, "role", NULL);
+    const char *want = jstr(obj->snapshot, "role");
     json_t *now = owner_view(w, o->key, "users", obj->id);
-    const char *role = jstr(now, "role", NULL);
+    const char *role = jstr(now, "role");
     if (!role || strcmp(role, want) != 0) {
         char msg[200];
         snprintf(msg, sizeof msg, "%c's user %s changed role from %s to %s", o->label, obj->id,
@@ -198,9 +190,9 @@ static void make_key(struct world *w, const struct org *o, struct object *out)
     snprintf(body, sizeof body, "{\"name\":\"%s\",\"role\":\"analyst\"}", name);
     json_t *j = call_ok(w, o->key, "POST", "/api/v1/keys", body, 201);
     memset(out, 0, sizeof *out);
-    copy(out->id, sizeof out->id, jstr(j, "id", NULL));
-    copy(out->secret, sizeof out->secret, jstr(j, "key", NULL));
-    add_marker(out, jstr(j, "prefix", NULL));
+    copy(out->id, sizeof out->id, jstr(j, "id"));
+    copy(out->secret, sizeof out->secret, jstr(j, "key"));
+    add_marker(out, jstr(j, "prefix"));
     add_marker(out, name);
     add_marker(out, out->secret);
     json_decref(j);
@@ -216,7 +208,7 @@ static void key_intact(struct world *w, const struct org *o, const struct object
         fail_msg("%c's key %s was revoked", o->label, obj->id);
     if (obj->secret[0]) { /* and it still works */
         json_t *me = call_ok(w, obj->secret, "GET", "/api/v1/me", NULL, 200);
-        assert_string_equal(jstr(me, "organization", "id"), o->id);
+        assert_string_equal(jstr(me, "organization.id"), o->id);
         json_decref(me);
     }
 }
@@ -232,7 +224,7 @@ static bool listed(struct world *w, const struct org *o, const char *resource, c
     json_t *x;
     json_array_foreach(json_object_get(list, "data"), i, x)
     {
-        found |= !strcmp(jstr(x, "id", NULL), id);
+        found |= !strcmp(jstr(x, "id"), id);
     }
     json_decref(list);
     return found;
@@ -249,7 +241,7 @@ static void make_scenario(struct world *w, const struct org *o, struct object *o
              name, 1 + n % 5);
     json_t *j = call_ok(w, o->key, "POST", "/api/v1/scenarios", body, 201);
     memset(out, 0, sizeof *out);
-    copy(out->id, sizeof out->id, jstr(j, "id", NULL));
+    copy(out->id, sizeof out->id, jstr(j, "id"));
     add_marker(out, name);
     json_decref(j);
     out->snapshot = owner_view(w, o->key, "scenarios", out->id);
@@ -274,7 +266,7 @@ static void make_simulation(struct world *w, const struct org *o, struct object 
              name, n, scenario);
     json_t *j = call_ok(w, o->key, "POST", "/api/v1/simulations", body, 202);
     memset(out, 0, sizeof *out);
-    copy(out->id, sizeof out->id, jstr(j, "id", NULL));
+    copy(out->id, sizeof out->id, jstr(j, "id"));
     add_marker(out, name);
     add_marker(out, scenario);
     json_decref(j);
@@ -282,7 +274,7 @@ static void make_simulation(struct world *w, const struct org *o, struct object 
     snprintf(path, sizeof path, "/api/v1/simulations/%s", out->id);
     for (int i = 0;; i++) { /* the job worker polls every 50 ms; a 2000-year run is quick */
         json_t *run = call_ok(w, o->key, "GET", path, NULL, 200);
-        bool done = !strcmp(jstr(run, "status", NULL), "done");
+        bool done = !strcmp(jstr(run, "status"), "done");
         json_decref(run);
         if (done)
             break;
@@ -340,12 +332,12 @@ static void signup(struct world *w, struct org *o, char label)
                      0);
     if (r.status != 201)
         fail_msg("signup %c: %ld %s", label, r.status, r.body);
-    copy(o->id, sizeof o->id, jstr(r.json, "organization", "id"));
-    copy(o->owner_id, sizeof o->owner_id, jstr(r.json, "user", "id"));
-    copy(o->key_id, sizeof o->key_id, jstr(r.json, "api_key", "id"));
-    copy(o->key, sizeof o->key, jstr(r.json, "api_key", "key"));
-    copy(o->key_prefix, sizeof o->key_prefix, jstr(r.json, "api_key", "prefix"));
-    assert_string_equal(jstr(r.json, "api_key", "role"), "owner");
+    copy(o->id, sizeof o->id, jstr(r.json, "organization.id"));
+    copy(o->owner_id, sizeof o->owner_id, jstr(r.json, "user.id"));
+    copy(o->key_id, sizeof o->key_id, jstr(r.json, "api_key.id"));
+    copy(o->key, sizeof o->key, jstr(r.json, "api_key.key"));
+    copy(o->key_prefix, sizeof o->key_prefix, jstr(r.json, "api_key.prefix"));
+    assert_string_equal(jstr(r.json, "api_key.role"), "owner");
     resp_free(&r);
 
     snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"owner password %c\"}",
@@ -355,13 +347,13 @@ static void signup(struct world *w, struct org *o, char label)
                      0);
     if (r.status != 200)
         fail_msg("login %c: %ld %s", label, r.status, r.body);
-    copy(o->session, sizeof o->session, jstr(r.json, "token", NULL));
+    copy(o->session, sizeof o->session, jstr(r.json, "token"));
     resp_free(&r);
 
     json_t *k = call_ok(w, o->key, "POST", "/api/v1/keys",
                         "{\"name\":\"admin key of the org\",\"role\":\"admin\"}", 201);
-    copy(o->admin_key, sizeof o->admin_key, jstr(k, "key", NULL));
-    copy(o->admin_key_id, sizeof o->admin_key_id, jstr(k, "id", NULL));
+    copy(o->admin_key, sizeof o->admin_key, jstr(k, "key"));
+    copy(o->admin_key_id, sizeof o->admin_key_id, jstr(k, "id"));
     json_decref(k);
 }
 
