@@ -299,6 +299,8 @@ static int parse_scenario(struct ctx *c, const json_t *node, struct fair_scenari
                 rc = member_dist(c, vuln, "threat_capability", false, &s->tc);
             if (!rc)
                 rc = member_dist(c, vuln, "resistance_strength", false, &s->rs);
+            if (!rc)
+                s->p_tcrs = dist_p_greater(&s->tc, &s->rs);
         } else {
             s->freq = FREQ_TEF_VULN;
             rc = parse_dist(c, vuln, true, &s->vuln);
@@ -325,6 +327,8 @@ static int parse_scenario(struct ctx *c, const json_t *node, struct fair_scenari
             rc = only(c, sl, (const char *[]){"frequency", "magnitude", NULL});
         if (!rc)
             rc = member_dist(c, sl, "frequency", true, &s->slef);
+        if (!rc)
+            s->p_secondary = dist_mean(&s->slef); /* exact: validated to lie in [0, 1] */
         if (!rc) {
             const json_t *mag = json_object_get(sl, "magnitude");
             if (!mag) {
@@ -418,8 +422,23 @@ int fair_parse(const json_t *doc, struct fair_portfolio *out, char *err, size_t 
     return AEG_OK;
 }
 
+static void magnitude_free(struct fair_magnitude *m)
+{
+    dist_free(&m->total);
+    for (unsigned i = 0; i < FORM__N; i++)
+        dist_free(&m->forms[i]);
+}
+
 void fair_free(struct fair_portfolio *p)
 {
+    for (size_t i = 0; p->s && i < p->n; i++) {
+        struct fair_scenario *s = &p->s[i];
+        struct dist *d[] = {&s->lef, &s->tef, &s->cf, &s->poa, &s->vuln, &s->tc, &s->rs, &s->slef};
+        for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
+            dist_free(d[k]);
+        magnitude_free(&s->primary);
+        magnitude_free(&s->secondary);
+    }
     free(p->s);
     free(p->correlation);
     free(p->thresholds);

@@ -51,9 +51,11 @@ struct fair_scenario {
     bool tef_by_parts;          /* tef = contact_frequency x probability_of_action */
     struct dist tef, cf, poa;
     struct dist vuln, tc, rs;
+    double p_tcrs;              /* P(TC > RS), or -1: draw TC and RS per threat (a Poisson one) */
     struct fair_magnitude primary;
     bool has_secondary;
     struct dist slef;           /* a probability per loss event */
+    double p_secondary;         /* its mean: the chance a loss event has a secondary loss */
     struct fair_magnitude secondary;
 };
 

@@ -2,6 +2,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "risk/stats.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -16,88 +17,211 @@ const double mc_percentiles[MC_NPCT] = {1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 
 #define COPULA_STREAM (((uint64_t)0xFFFFF) << 40)
 #define NLEC 50
 #define NHIST 40
+#define SUB 2048 /* years simulated together, each draw kind in a loop over them */
 
-/* ---- one year of one scenario ---------------------------------------------------------------------- */
+/* ---- years of one scenario, many at a time --------------------------------------------------------- */
+
+/* Each year has its own stream (mc.h) and draws from it in a fixed order: the frequency (contact
+ * frequency then probability of action, or the one distribution given); for the count of loss events
+ * the vulnerability and then the Poisson count; then every event's primary loss, one loss form after
+ * another in the order given; then a uniform per event for whether it has a secondary loss, and the
+ * secondary losses the same way. (Product semantics: frequency, vulnerability, the primary forms, the
+ * secondary frequency, the secondary forms, one draw each.) The years of a batch are independent, so
+ * each kind of draw is one loop over them (dist_fill, dist_add): the sampler's table stays in cache
+ * and the processor overlaps the years. Whatever the batch, each year's draws are the same. */
+#define MAXEV (16 * SUB) /* events listed for a batch; more go year by year */
+struct batch {
+    uint64_t st[SUB];            /* the years' stream states */
+    double rate[SUB], x[SUB], y[SUB], given[SUB];
+    uint32_t n[SUB], k[SUB];
+    uint32_t ev[MAXEV + 4];      /* the batch's events (or secondary losses), by year */
+};
 
 static inline double clamp01(double x)
 {
     return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
+/* The streams of scenario s's years: years[i], or first + i when years is NULL. */
+static void init_streams(uint64_t *st, uint64_t seed, size_t s, const uint64_t *years, uint64_t first,
+                         size_t len)
+{
+    uint64_t base = (uint64_t)s << 40;
+    for (size_t i = 0; i < len; i++)
+        st[i] = rng_state(seed, base | (years ? years[i] : first + i));
+}
+
 /* The frequency draw a copula correlates: the loss event frequency, or the threat event frequency. */
-static inline double freq_draw(const struct fair_scenario *s, struct rng *r)
+static void freq_fill(const struct fair_scenario *sc, struct batch *B, double *rate, size_t len)
 {
-    if (s->freq == FREQ_LEF)
-        return dist_sample(&s->lef, r);
-    if (s->tef_by_parts) { /* draws in a fixed order: C leaves operand order unspecified */
-        double cf = dist_sample(&s->cf, r);
-        double poa = clamp01(dist_sample(&s->poa, r));
-        return cf * poa;
+    if (sc->freq == FREQ_LEF) {
+        dist_fill(&sc->lef, B->st, rate, len);
+    } else if (sc->tef_by_parts) {
+        dist_fill(&sc->cf, B->st, rate, len);
+        dist_fill(&sc->poa, B->st, B->x, len);
+        for (size_t i = 0; i < len; i++)
+            rate[i] *= clamp01(B->x[i]);
+    } else {
+        dist_fill(&sc->tef, B->st, rate, len);
     }
-    return dist_sample(&s->tef, r);
 }
 
-static inline double event_loss(const struct fair_scenario *s, struct rng *r)
+/* Lists the events of len years with n[i] events each in B->ev (year i n[i] times, in year order),
+ * without a branch on the counts when they are small. Returns how many, or SIZE_MAX when there are
+ * more than MAXEV (the caller then goes year by year). */
+static size_t list_events(struct batch *B, const uint32_t *n, size_t len)
 {
-    double loss = fair_magnitude_sample(&s->primary, r);
-    if (s->has_secondary) {
-        double u = rng_uniform(r);
-        double slef = clamp01(dist_sample(&s->slef, r));
-        if (u < slef)
-            loss += fair_magnitude_sample(&s->secondary, r);
+    uint64_t total = 0;
+    for (size_t i = 0; i < len; i++)
+        total += n[i];
+    if (total > MAXEV)
+        return SIZE_MAX;
+    size_t nev = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint32_t *e = B->ev + nev;
+        e[0] = e[1] = e[2] = e[3] = (uint32_t)i; /* the slack of 4 past MAXEV allows this */
+        if (n[i] > 4)
+            for (uint32_t k = 4; k < n[i]; k++)
+                e[k] = (uint32_t)i;
+        nev += n[i];
     }
-    return loss;
+    return nev;
 }
 
-/* Compound: a Poisson count of loss events at the year's rate, each with its own magnitude. */
-static inline double year_compound(const struct fair_scenario *s, double rate, struct rng *r,
-                                   unsigned long *events)
+/* Adds n[i] draws of magnitude m to acc[i] (one each when n is NULL); nev: the events as
+ * list_events listed them, or SIZE_MAX to go year by year. */
+static void magnitude_add(const struct fair_magnitude *m, struct batch *B, const uint32_t *n,
+                          size_t nev, double *acc, size_t len)
 {
-    unsigned long n = 0;
-    switch (s->freq) {
+    unsigned nd = m->by_forms ? m->nforms : 1;
+    for (unsigned f = 0; f < nd; f++) {
+        const struct dist *d = m->by_forms ? &m->forms[f] : &m->total;
+        if (n && nev != SIZE_MAX)
+            dist_add_events(d, B->st, B->ev, nev, acc);
+        else
+            dist_add(d, B->st, n, acc, len);
+    }
+}
+
+static inline uint32_t poisson_capped(uint64_t *st, double rate)
+{
+    struct rng r = {*st};
+    unsigned long n = rng_poisson(&r, rate);
+    *st = r.s;
+    return n > MC_MAX_EVENTS ? (uint32_t)MC_MAX_EVENTS : (uint32_t)n; /* a bound on a year's work */
+}
+
+/* Compound: the years' counts of loss events into B->n. With TC and RS, each threat event is a loss
+ * event independently with p = P(TC > RS) (fair.c computes it once), so the thinned Poisson count is
+ * Poisson(rate x p): the same distribution as drawing TC and RS per threat, for two draws fewer per
+ * threat. When p could not be computed (a Poisson TC or RS) the threats are drawn one by one. */
+static void count_fill(const struct fair_scenario *sc, struct batch *B, size_t len)
+{
+    switch (sc->freq) {
     case FREQ_LEF:
-        n = rng_poisson(r, rate);
+        dist_poisson_counts(B->st, B->rate, 1, NULL, B->n, len, MC_MAX_EVENTS);
         break;
     case FREQ_TEF_VULN:
-        n = rng_poisson(r, rate * clamp01(dist_sample(&s->vuln, r)));
+        dist_fill(&sc->vuln, B->st, B->x, len);
+        dist_poisson_counts(B->st, B->rate, 1, B->x, B->n, len, MC_MAX_EVENTS);
         break;
-    case FREQ_TEF_TCRS: {
-        unsigned long threats = rng_poisson(r, rate);
-        for (unsigned long i = 0; i < threats; i++) {
-            double tc = dist_sample(&s->tc, r);
-            double rs = dist_sample(&s->rs, r);
-            n += tc > rs;
+    case FREQ_TEF_TCRS:
+        if (sc->p_tcrs >= 0) {
+            dist_poisson_counts(B->st, B->rate, sc->p_tcrs, NULL, B->n, len, MC_MAX_EVENTS);
+            break;
+        }
+        for (size_t i = 0; i < len; i++) {
+            uint32_t threats = poisson_capped(&B->st[i], B->rate[i]), n = 0;
+            struct rng r = {B->st[i]};
+            for (uint32_t t = 0; t < threats; t++) {
+                double tc = dist_sample(&sc->tc, &r);
+                double rs = dist_sample(&sc->rs, &r);
+                n += tc > rs;
+            }
+            B->st[i] = r.s;
+            B->n[i] = n;
         }
         break;
     }
-    }
-    if (n > MC_MAX_EVENTS)
-        n = MC_MAX_EVENTS; /* a bound on the work of one year, whatever the parameters */
-    double loss = 0;
-    for (unsigned long i = 0; i < n; i++)
-        loss += event_loss(s, r);
-    *events = n;
-    return loss;
 }
 
-/* Product (pyfair): one frequency sample times one magnitude sample; secondary loss is SLEF x SLM. */
-static inline double year_product(const struct fair_scenario *s, double rate, struct rng *r)
+/* Simulates len years of scenario sc whose streams are in B->st: losses into loss[], loss events
+ * into events[] (compound; zeros in product). given: the years' rates from a copula, or NULL (each
+ * year's own frequency draw is made either way). With counts_only, only events[] is written. */
+static void sim_batch(const struct fair_scenario *sc, bool compound, struct batch *B, size_t len,
+                      const double *given, double *loss, uint32_t *events, bool counts_only)
 {
-    double lef = rate;
-    if (s->freq == FREQ_TEF_VULN)
-        lef = rate * clamp01(dist_sample(&s->vuln, r));
-    else if (s->freq == FREQ_TEF_TCRS) {
-        double tc = dist_sample(&s->tc, r);
-        double rs = dist_sample(&s->rs, r);
-        lef = tc > rs ? rate : 0;
+    freq_fill(sc, B, B->rate, len);
+    if (given)
+        memcpy(B->rate, given, len * sizeof *given);
+    if (compound) {
+        count_fill(sc, B, len);
+        memcpy(events, B->n, len * sizeof *events);
+        if (counts_only)
+            return;
+        memset(loss, 0, len * sizeof *loss);
+        size_t nev = list_events(B, B->n, len);
+        magnitude_add(&sc->primary, B, B->n, nev, loss, len);
+        if (sc->has_secondary) {
+            /* whether each event has a secondary loss: one Bernoulli draw with the mean of the
+             * secondary loss event frequency (a probability drawn afresh per event and a uniform
+             * below it is the same Bernoulli; the frequency is validated to lie in [0, 1]) */
+            double p = sc->p_secondary;
+            memset(B->k, 0, len * sizeof *B->k);
+            if (nev != SIZE_MAX) {
+                for (size_t j = 0; j < nev; j++) {
+                    uint32_t i = B->ev[j];
+                    struct rng r = {B->st[i]};
+                    B->k[i] += rng_uniform(&r) < p;
+                    B->st[i] = r.s;
+                }
+            } else {
+                for (size_t i = 0; i < len; i++) {
+                    struct rng r = {B->st[i]};
+                    for (uint32_t e = 0; e < B->n[i]; e++)
+                        B->k[i] += rng_uniform(&r) < p;
+                    B->st[i] = r.s;
+                }
+            }
+            magnitude_add(&sc->secondary, B, B->k, list_events(B, B->k, len), loss, len);
+        }
+        return;
     }
-    double lm = fair_magnitude_sample(&s->primary, r);
-    if (s->has_secondary) {
-        double slef = clamp01(dist_sample(&s->slef, r));
-        double slm = fair_magnitude_sample(&s->secondary, r);
-        lm += slef * slm;
+    /* product (pyfair): one frequency sample times one magnitude sample; the secondary loss is
+     * SLEF x SLM; with TC and RS the year's vulnerability is the indicator TC > RS, a Bernoulli with
+     * P(TC > RS) */
+    memset(events, 0, len * sizeof *events);
+    if (sc->freq == FREQ_TEF_VULN) {
+        dist_fill(&sc->vuln, B->st, B->x, len);
+        for (size_t i = 0; i < len; i++)
+            B->rate[i] *= clamp01(B->x[i]);
+    } else if (sc->freq == FREQ_TEF_TCRS) {
+        for (size_t i = 0; i < len; i++) {
+            struct rng r = {B->st[i]};
+            bool hit;
+            if (sc->p_tcrs >= 0) {
+                hit = rng_uniform(&r) < sc->p_tcrs;
+            } else {
+                double tc = dist_sample(&sc->tc, &r);
+                double rs = dist_sample(&sc->rs, &r);
+                hit = tc > rs;
+            }
+            B->st[i] = r.s;
+            if (!hit)
+                B->rate[i] = 0;
+        }
     }
-    return lef * lm;
+    memset(loss, 0, len * sizeof *loss);
+    magnitude_add(&sc->primary, B, NULL, 0, loss, len);
+    if (sc->has_secondary) {
+        dist_fill(&sc->slef, B->st, B->x, len);
+        memset(B->y, 0, len * sizeof *B->y);
+        magnitude_add(&sc->secondary, B, NULL, 0, B->y, len);
+        for (size_t i = 0; i < len; i++)
+            loss[i] += clamp01(B->x[i]) * B->y[i];
+    }
+    for (size_t i = 0; i < len; i++)
+        loss[i] *= B->rate[i];
 }
 
 /* ---- the run --------------------------------------------------------------------------------------- */
@@ -107,15 +231,26 @@ struct ev { /* per (scenario, block) event counts, merged in block order */
     uint64_t max, zero;
 };
 
+enum pass {
+    PASS_SIM,    /* scenario `cur`: its years into one (and added into port) */
+    PASS_TAIL,   /* scenario `cur`: its losses in the portfolio's years at or above var99 */
+    PASS_EVENTS, /* every scenario's event counts, summed per year (when yev saturated) */
+};
+
 struct run {
     const struct fair_portfolio *p;
     const struct mc_opts *o;
     uint64_t nblocks;
     atomic_uint_fast64_t next_block, done_years;
-    double *port;      /* iterations: pass 1 writes the portfolio's annual losses */
-    double *one;       /* pass 2 (several scenarios): the annual losses of scenario `only` */
-    long only;         /* -1 in pass 1 */
+    enum pass pass;
+    size_t cur;        /* the scenario of PASS_SIM and PASS_TAIL */
+    double *port;      /* iterations: the portfolio's annual losses */
+    double *one;       /* iterations: scenario cur's annual losses (== port with one scenario) */
+    uint16_t *yev;     /* iterations: the portfolio's loss events per year, saturating (n > 1) */
+    atomic_bool yev_saturated;
     struct ev *ev;     /* (n + 1) x nblocks: row n is the portfolio's events per year */
+    double var99;      /* PASS_TAIL */
+    double *tail_sum;  /* nblocks: PASS_TAIL's sums */
     double *chol;      /* lower-triangular Cholesky factor of the correlation, or NULL */
     atomic_bool cancelled;
 };
@@ -137,119 +272,168 @@ static int cmp_zi(const void *a, const void *b)
     return (x->z > y->z) - (x->z < y->z);
 }
 
-/* Iman-Conover within a block: the scenarios' frequency draws are reordered so their ranks follow
- * correlated normals. rates is n x len; rates[s][i] becomes the draw assigned to year i. With
- * only >= 0 just that scenario's row is drawn and reordered (the normals are the same either way). */
-static void correlate_block(const struct run *R, uint64_t b, size_t len, double *rates,
-                            struct zi *tmp, double *z)
+/* Iman-Conover within a block, for scenario s: its years' own frequency draws are reordered so their
+ * ranks follow correlated normals z_s = sum_k L[s][k] eps_k, eps drawn per year from the block's
+ * copula stream (the same normals whichever scenario asks). rates[i] becomes the rate of year i. */
+static void correlate_block(const struct run *R, size_t s, uint64_t b, uint64_t start, size_t len,
+                            double *rates, struct zi *tmp, struct batch *B)
 {
     size_t n = R->p->n;
+    for (size_t off = 0; off < len; off += SUB) {
+        size_t sl = len - off < SUB ? len - off : SUB;
+        init_streams(B->st, R->o->seed, s, NULL, start + off, sl);
+        freq_fill(&R->p->s[s], B, rates + off, sl);
+    }
     struct rng cr;
     rng_init(&cr, R->o->seed, COPULA_STREAM | b);
-    double eps[n > 0 ? n : 1];
-    size_t s_lo = R->only >= 0 ? (size_t)R->only : 0, s_hi = R->only >= 0 ? s_lo + 1 : n;
+    double eps[n];
     for (size_t i = 0; i < len; i++) {
         for (size_t k = 0; k < n; k++)
             eps[k] = rng_normal(&cr);
-        for (size_t s = s_lo; s < s_hi; s++) {
-            double acc = 0;
-            for (size_t k = 0; k <= s; k++)
-                acc += R->chol[s * n + k] * eps[k];
-            z[s * len + i] = acc;
-        }
+        double acc = 0;
+        for (size_t k = 0; k <= s; k++)
+            acc += R->chol[s * n + k] * eps[k];
+        tmp[i].z = acc;
+        tmp[i].i = (uint32_t)i;
     }
-    for (size_t s = s_lo; s < s_hi; s++) {
-        double *rs = rates + s * len;
-        qsort(rs, len, sizeof *rs, cmp_double);
-        for (size_t i = 0; i < len; i++) {
-            tmp[i].z = z[s * len + i];
-            tmp[i].i = (uint32_t)i;
-        }
-        qsort(tmp, len, sizeof *tmp, cmp_zi);
-        /* the year with the k-th smallest normal gets the k-th smallest draw */
-        for (size_t k = 0; k < len; k++)
-            z[s * len + tmp[k].i] = rs[k];
-        memcpy(rs, z + s * len, len * sizeof *rs);
+    qsort(rates, len, sizeof *rates, cmp_double);
+    qsort(tmp, len, sizeof *tmp, cmp_zi);
+    /* the year with the k-th smallest normal gets the k-th smallest draw (tmp's z, no longer
+     * needed, holds the sorted draws while they are scattered) */
+    for (size_t k = 0; k < len; k++)
+        tmp[k].z = rates[k];
+    for (size_t k = 0; k < len; k++)
+        rates[tmp[k].i] = tmp[k].z;
+}
+
+static void block_events(const uint64_t *cnt, const uint16_t *c16, size_t len, struct ev *e)
+{
+    *e = (struct ev){0};
+    for (size_t i = 0; i < len; i++) {
+        uint64_t c = cnt ? cnt[i] : c16[i];
+        e->sum += (double)c;
+        e->sumsq += (double)c * (double)c;
+        if (c > e->max)
+            e->max = c;
+        e->zero += c == 0;
     }
 }
 
-/* Simulates block b: in pass 1 every scenario, summed into port; in pass 2 scenario `only` into one. */
-static void run_block(struct run *R, uint64_t b, double *rates, struct zi *tmp, double *z,
-                      uint32_t *yev)
+struct scratch { /* a worker's */
+    struct batch B;
+    double *rates;    /* MC_BLOCK, with a copula */
+    struct zi *tmp;   /* MC_BLOCK, with a copula */
+    uint32_t cnt[SUB];
+    uint64_t *years;  /* MC_BLOCK: PASS_TAIL's years */
+    double loss[SUB];
+    uint64_t *sum;    /* MC_BLOCK: PASS_EVENTS's counts per year */
+};
+
+static void run_block(struct run *R, uint64_t b, struct scratch *W)
 {
     const struct fair_portfolio *p = R->p;
-    uint64_t start = b * MC_BLOCK;
+    uint64_t start = b * MC_BLOCK, seed = R->o->seed;
     size_t len = (size_t)(start + MC_BLOCK <= R->o->iterations ? MC_BLOCK : R->o->iterations - start);
     bool compound = R->o->semantics == MC_COMPOUND;
-    bool pass1 = R->only < 0;
-    size_t s_lo = pass1 ? 0 : (size_t)R->only, s_hi = pass1 ? p->n : s_lo + 1;
-    struct rng r;
-    if (R->chol) {
-        for (size_t s = s_lo; s < s_hi; s++) {
-            rng_init(&r, R->o->seed, (uint64_t)s << 40 | b);
-            for (size_t i = 0; i < len; i++)
-                rates[s * len + i] = freq_draw(&p->s[s], &r);
-        }
-        correlate_block(R, b, len, rates, tmp, z);
-    }
-    double *out = (pass1 ? R->port : R->one) + start;
-    memset(out, 0, len * sizeof *out);
-    if (compound && pass1)
-        memset(yev, 0, len * sizeof *yev);
-    for (size_t s = s_lo; s < s_hi; s++) {
-        const struct fair_scenario *sc = &p->s[s];
-        /* with a copula the frequency draws came first on this stream; the years continue it */
-        if (!R->chol)
-            rng_init(&r, R->o->seed, (uint64_t)s << 40 | b);
-        else {
-            rng_init(&r, R->o->seed, (uint64_t)s << 40 | b);
-            for (size_t i = 0; i < len; i++)
-                (void)freq_draw(sc, &r); /* the same position as pass 1, whichever pass this is */
-        }
+    size_t s = R->cur;
+    const struct fair_scenario *sc = &p->s[s];
+    struct batch *B = &W->B;
+    switch (R->pass) {
+    case PASS_SIM: {
+        if (R->chol)
+            correlate_block(R, s, b, start, len, W->rates, W->tmp, B);
+        double *one = R->one + start, *port = R->port + start;
+        uint16_t *yev = R->yev ? R->yev + start : NULL;
         struct ev e = {0};
-        for (size_t i = 0; i < len; i++) {
-            double rate = R->chol ? rates[s * len + i] : freq_draw(sc, &r);
-            double loss;
-            if (compound) {
-                unsigned long n = 0;
-                loss = year_compound(sc, rate, &r, &n);
-                e.sum += (double)n;
-                e.sumsq += (double)n * (double)n;
-                if (n > e.max)
-                    e.max = n;
-                e.zero += n == 0;
-                if (pass1)
-                    yev[i] += (uint32_t)(n < UINT32_MAX - yev[i] ? n : UINT32_MAX - yev[i]);
-            } else {
-                loss = year_product(sc, rate, &r);
+        bool sat = false;
+        for (size_t off = 0; off < len; off += SUB) {
+            size_t sl = len - off < SUB ? len - off : SUB;
+            init_streams(B->st, seed, s, NULL, start + off, sl);
+            sim_batch(sc, compound, B, sl, R->chol ? W->rates + off : NULL, one + off, W->cnt,
+                      false);
+            if (!compound)
+                continue;
+            for (size_t i = 0; i < sl; i++) {
+                uint32_t c = W->cnt[i];
+                e.sum += c;
+                e.sumsq += (double)c * c;
+                if (c > e.max)
+                    e.max = c;
+                e.zero += c == 0;
             }
-            out[i] += loss;
+            if (yev) {
+                uint16_t *y = yev + off;
+                for (size_t i = 0; i < sl; i++) {
+                    uint64_t t = (s ? y[i] : 0) + (uint64_t)W->cnt[i];
+                    sat |= t > UINT16_MAX;
+                    y[i] = (uint16_t)(t > UINT16_MAX ? UINT16_MAX : t);
+                }
+            }
         }
-        if (pass1)
-            R->ev[s * R->nblocks + b] = e;
-    }
-    if (compound && pass1) {
-        struct ev e = {0};
-        for (size_t i = 0; i < len; i++) {
-            e.sum += yev[i];
-            e.sumsq += (double)yev[i] * yev[i];
-            if (yev[i] > e.max)
-                e.max = yev[i];
-            e.zero += yev[i] == 0;
+        if (p->n > 1) {
+            if (s == 0)
+                memcpy(port, one, len * sizeof *port);
+            else
+                for (size_t i = 0; i < len; i++)
+                    port[i] += one[i];
         }
-        R->ev[p->n * R->nblocks + b] = e;
+        R->ev[s * R->nblocks + b] = e;
+        if (compound && yev && s == p->n - 1)
+            block_events(NULL, yev, len, &R->ev[p->n * R->nblocks + b]);
+        if (sat)
+            atomic_store(&R->yev_saturated, true);
+        atomic_fetch_add(&R->done_years, len);
+        break;
     }
-    atomic_fetch_add(&R->done_years, len * (s_hi - s_lo)); /* scenario-years */
+    case PASS_TAIL: {
+        const double *port = R->port + start;
+        size_t nt = 0;
+        for (size_t i = 0; i < len; i++)
+            if (port[i] >= R->var99)
+                W->years[nt++] = start + i;
+        double sum = 0;
+        if (nt && R->chol)
+            correlate_block(R, s, b, start, len, W->rates, W->tmp, B);
+        for (size_t off = 0; off < nt; off += SUB) {
+            size_t sl = nt - off < SUB ? nt - off : SUB;
+            init_streams(B->st, seed, s, W->years + off, 0, sl);
+            if (R->chol)
+                for (size_t i = 0; i < sl; i++)
+                    B->given[i] = W->rates[W->years[off + i] - start];
+            sim_batch(sc, compound, B, sl, R->chol ? B->given : NULL, W->loss, W->cnt, false);
+            for (size_t i = 0; i < sl; i++)
+                sum += W->loss[i];
+        }
+        R->tail_sum[b] = sum;
+        break;
+    }
+    case PASS_EVENTS:
+        memset(W->sum, 0, len * sizeof *W->sum);
+        for (size_t k = 0; k < p->n; k++) {
+            if (R->chol)
+                correlate_block(R, k, b, start, len, W->rates, W->tmp, B);
+            for (size_t off = 0; off < len; off += SUB) {
+                size_t sl = len - off < SUB ? len - off : SUB;
+                init_streams(B->st, seed, k, NULL, start + off, sl);
+                sim_batch(&p->s[k], true, B, sl, R->chol ? W->rates + off : NULL, NULL, W->cnt,
+                          true);
+                for (size_t i = 0; i < sl; i++)
+                    W->sum[off + i] += W->cnt[i];
+            }
+        }
+        block_events(W->sum, NULL, len, &R->ev[p->n * R->nblocks + b]);
+        break;
+    }
 }
 
 static void *worker(void *arg)
 {
     struct run *R = arg;
-    size_t n = R->p->n;
-    double *rates = R->chol ? xmalloc(n * MC_BLOCK * sizeof *rates) : NULL;
-    double *z = R->chol ? xmalloc(n * MC_BLOCK * sizeof *z) : NULL;
-    struct zi *tmp = R->chol ? xmalloc(MC_BLOCK * sizeof *tmp) : NULL;
-    uint32_t *yev = xmalloc(MC_BLOCK * sizeof *yev);
+    struct scratch *W = xcalloc(1, sizeof *W);
+    W->rates = R->chol ? xmalloc(MC_BLOCK * sizeof *W->rates) : NULL;
+    W->tmp = R->chol ? xmalloc(MC_BLOCK * sizeof *W->tmp) : NULL;
+    W->years = R->pass == PASS_TAIL ? xmalloc(MC_BLOCK * sizeof *W->years) : NULL;
+    W->sum = R->pass == PASS_EVENTS ? xmalloc(MC_BLOCK * sizeof *W->sum) : NULL;
     for (;;) {
         if (R->o->cancel && atomic_load(R->o->cancel)) {
             atomic_store(&R->cancelled, true);
@@ -259,12 +443,13 @@ static void *worker(void *arg)
         uint64_t b = atomic_fetch_add(&R->next_block, 1);
         if (b >= R->nblocks)
             break;
-        run_block(R, b, rates, tmp, z, yev);
+        run_block(R, b, W);
     }
-    free(yev);
-    free(rates);
-    free(z);
-    free(tmp);
+    free(W->rates);
+    free(W->tmp);
+    free(W->years);
+    free(W->sum);
+    free(W);
     return NULL;
 }
 
@@ -358,79 +543,6 @@ double mc_quantile(double *a, size_t n, double q)
     return lo + (h - (double)k) * (hi - lo);
 }
 
-/* Quantiles in increasing order on one scratch array: each selection narrows the next. */
-static void quantiles(double *a, size_t n, const double *q, size_t nq, double *out)
-{
-    size_t from = 0;
-    for (size_t i = 0; i < nq; i++) {
-        double h = (double)(n - 1) * q[i];
-        size_t k = (size_t)h;
-        double lo = mc_select(a + from, n - from, k - from);
-        double v = lo;
-        if (k + 1 < n && h > (double)k)
-            v = lo + (h - (double)k) * (min_from(a, k + 1, n) - lo);
-        out[i] = v;
-        from = k;
-    }
-}
-
-/* Summary of one array of annual losses; reorders a (quantiles are found by selection in place). */
-static void summarise(double *a, size_t n, const struct fair_portfolio *p, struct mc_summary *s)
-{
-    double sum = 0, min = INFINITY, max = -INFINITY;
-    uint64_t zero = 0;
-    for (size_t i = 0; i < n; i++) {
-        double v = a[i];
-        sum += v;
-        if (v < min)
-            min = v;
-        if (v > max)
-            max = v;
-        zero += v == 0;
-    }
-    double mean = sum / (double)n, ss = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = a[i] - mean;
-        ss += d * d;
-    }
-    s->mean = mean;
-    s->sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
-    s->sem = s->sd / sqrt((double)n);
-    s->min = min;
-    s->max = max;
-    s->p_zero = (double)zero / (double)n;
-    s->p_exceed = xcalloc(p->nthresholds + 1, sizeof *s->p_exceed);
-    for (size_t t = 0; t < p->nthresholds; t++) {
-        uint64_t c = 0;
-        for (size_t i = 0; i < n; i++)
-            c += a[i] > p->thresholds[t];
-        s->p_exceed[t] = (double)c / (double)n;
-    }
-    /* percentiles, with VaR 95 and 99 among them */
-    double q[MC_NPCT];
-    for (int i = 0; i < MC_NPCT; i++)
-        q[i] = mc_percentiles[i] / 100.0;
-    quantiles(a, n, q, MC_NPCT, s->pct);
-    s->var95 = s->pct[7];
-    s->var99 = s->pct[8];
-    /* TVaR: the mean of the years at or above VaR */
-    double t95 = 0, t99 = 0;
-    uint64_t c95 = 0, c99 = 0;
-    for (size_t i = 0; i < n; i++) {
-        double v = a[i];
-        if (v >= s->var95) {
-            t95 += v;
-            c95++;
-        }
-        if (v >= s->var99) {
-            t99 += v;
-            c99++;
-        }
-    }
-    s->tvar95 = c95 ? t95 / (double)c95 : s->var95;
-    s->tvar99 = c99 ? t99 / (double)c99 : s->var99;
-}
-
 static void merge_events(const struct run *R, size_t s, uint64_t n, struct mc_summary *out)
 {
     double sum = 0, sumsq = 0;
@@ -450,66 +562,6 @@ static void merge_events(const struct run *R, size_t s, uint64_t n, struct mc_su
     out->events_p_zero = (double)zero / (double)n;
 }
 
-static void curves(const double *x, size_t n, const struct mc_summary *s, struct mc_result *res)
-{
-    /* LEC: 50 log-spaced losses from the smallest positive loss (or 1) to the largest */
-    double lo = INFINITY;
-    for (size_t i = 0; i < n; i++)
-        if (x[i] > 0 && x[i] < lo)
-            lo = x[i];
-    if (!isfinite(lo))
-        lo = 1;
-    double hi = s->max > lo ? s->max : lo * 10;
-    res->nlec = NLEC;
-    res->lec_x = xcalloc(NLEC, sizeof *res->lec_x);
-    res->lec_p = xcalloc(NLEC, sizeof *res->lec_p);
-    for (int k = 0; k < NLEC; k++)
-        res->lec_x[k] = exp(log(lo) + (log(hi) - log(lo)) * k / (NLEC - 1));
-    res->lec_x[0] = lo; /* the ends exactly, not as exp(log(x)) rounds them */
-    res->lec_x[NLEC - 1] = hi;
-    uint64_t *above = xcalloc(NLEC + 1, sizeof *above); /* above[k]: years with loss in (x_{k-1}, x_k] */
-    for (size_t i = 0; i < n; i++) {
-        /* number of points strictly below x[i]: the year exceeds exactly those */
-        size_t a = 0, b = NLEC;
-        while (a < b) {
-            size_t m = (a + b) / 2;
-            if (res->lec_x[m] < x[i])
-                a = m + 1;
-            else
-                b = m;
-        }
-        above[a]++;
-    }
-    /* P(L > x_k) = years whose loss is above x_k = those counted at indices > k */
-    uint64_t tail = 0;
-    for (int k = NLEC - 1; k >= 0; k--) {
-        tail += above[k + 1];
-        res->lec_p[k] = (double)tail / (double)n;
-    }
-    free(above);
-    /* histogram: 40 equal bins from 0 to the 99.9th percentile; the last also holds the rest */
-    double top = s->pct[MC_NPCT - 1] > 0 ? s->pct[MC_NPCT - 1] : (s->max > 0 ? s->max : 1);
-    res->nhist = NHIST;
-    res->hist_edge = xcalloc(NHIST + 1, sizeof *res->hist_edge);
-    res->hist_count = xcalloc(NHIST, sizeof *res->hist_count);
-    for (int k = 0; k <= NHIST; k++)
-        res->hist_edge[k] = top * k / NHIST;
-    res->hist_edge[NHIST] = top;
-    for (size_t i = 0; i < n; i++) {
-        long k = (long)(x[i] / top * NHIST);
-        if (k >= NHIST)
-            k = NHIST - 1;
-        if (k < 0)
-            k = 0;
-        /* the division and the edges round differently: settle on the edges reported */
-        while (k > 0 && x[i] < res->hist_edge[k])
-            k--;
-        while (k < NHIST - 1 && x[i] >= res->hist_edge[k + 1])
-            k++;
-        res->hist_count[k]++;
-    }
-}
-
 /* Statistics that overflowed (every year finite, their sum or spread not) cannot be reported. */
 static int finite_or_fail(const struct mc_summary *s, const char *what, char *err, size_t errlen)
 {
@@ -522,16 +574,18 @@ static int finite_or_fail(const struct mc_summary *s, const char *what, char *er
     return AEG_EINVAL;
 }
 
-/* Runs the blocks of one pass on nthreads threads, reporting progress from this thread. */
-static void run_pass(struct run *R, int nthreads, uint64_t total)
+/* Runs one pass over every block on nthreads threads, reporting progress from this thread. */
+static void run_pass(struct run *R, enum pass pass, size_t cur, int nthreads, uint64_t total)
 {
+    R->pass = pass;
+    R->cur = cur;
+    atomic_store(&R->next_block, 0);
     /* the pass's end, taken before any worker runs (a fast pass may be over before the loop) */
-    uint64_t target = atomic_load(&R->done_years) +
-                      (R->only < 0 ? R->o->iterations * R->p->n : R->o->iterations);
+    uint64_t target = atomic_load(&R->done_years) + (pass == PASS_SIM ? R->o->iterations : 0);
     pthread_t *th = xcalloc((size_t)nthreads, sizeof *th);
     for (int t = 0; t < nthreads; t++)
         pthread_create(&th[t], NULL, worker, R);
-    if (R->o->progress) {
+    if (R->o->progress && pass == PASS_SIM) {
         while (atomic_load(&R->done_years) < target && !atomic_load(&R->cancelled)) {
             struct timespec ts = {0, 100 * 1000000L};
             nanosleep(&ts, NULL);
@@ -553,27 +607,63 @@ int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_re
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    size_t n = (size_t)o->iterations;
+    size_t n = (size_t)o->iterations, ns = p->n;
+    bool compound = o->semantics == MC_COMPOUND;
     struct run R = {.p = p, .o = o, .nblocks = (o->iterations + MC_BLOCK - 1) / MC_BLOCK};
     int rc = AEG_OK;
-    if (p->correlation && p->n > 1) {
-        R.chol = xmalloc(p->n * p->n * sizeof *R.chol);
-        if ((rc = cholesky(p->correlation, p->n, R.chol, err, errlen))) {
+    if (p->correlation && ns > 1) {
+        R.chol = xmalloc(ns * ns * sizeof *R.chol);
+        if ((rc = cholesky(p->correlation, ns, R.chol, err, errlen))) {
             free(R.chol);
             return rc;
         }
     }
     R.port = xmalloc(n * sizeof *R.port);
-    R.ev = xcalloc((p->n + 1) * R.nblocks, sizeof *R.ev);
-    R.only = -1;
+    R.one = ns > 1 ? xmalloc(n * sizeof *R.one) : R.port;
+    R.yev = ns > 1 && compound ? xmalloc(n * sizeof *R.yev) : NULL;
+    R.ev = xcalloc((ns + 1) * R.nblocks, sizeof *R.ev);
+    R.tail_sum = xcalloc(R.nblocks, sizeof *R.tail_sum);
     int nthreads = o->threads < (int)R.nblocks ? o->threads : (int)R.nblocks;
-    uint64_t total = o->iterations * p->n * (p->n > 1 ? 2 : 1); /* scenario-years, both passes */
-    double *scratch = xmalloc(n * sizeof *scratch);
+    uint64_t total = o->iterations * ns; /* scenario-years */
 
-    /* pass 1: every scenario, summed into the portfolio's years */
-    run_pass(&R, nthreads, total);
-    if (atomic_load(&R.cancelled))
-        goto cancelled;
+    out->iterations = o->iterations;
+    out->seed = o->seed;
+    out->semantics = o->semantics;
+    out->threads = nthreads;
+    out->n = ns;
+    out->nthresholds = p->nthresholds;
+    out->thresholds = xcalloc(p->nthresholds + 1, sizeof *out->thresholds);
+    if (p->nthresholds)
+        memcpy(out->thresholds, p->thresholds, p->nthresholds * sizeof *out->thresholds);
+    out->scenario = xcalloc(ns, sizeof *out->scenario);
+    out->contrib_mean = xcalloc(ns, sizeof *out->contrib_mean);
+    out->contrib_tvar99 = xcalloc(ns, sizeof *out->contrib_tvar99);
+
+    /* each scenario in turn: its years into one, added into the portfolio's; its statistics from one
+     * (selection reorders one, which the next scenario overwrites) */
+    for (size_t s = 0; s < ns; s++) {
+        run_pass(&R, PASS_SIM, s, nthreads, total);
+        if (atomic_load(&R.cancelled))
+            goto cancelled;
+        if (ns == 1)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(R.one[i])) {
+                snprintf(err, errlen,
+                         "simulated year %zu's loss of scenario \"%s\" is not a finite number (it "
+                         "overflowed): check the magnitudes' parameters",
+                         i + 1, p->s[s].name);
+                rc = AEG_EINVAL;
+                goto fail;
+            }
+        }
+        mcs_summarise(R.one, n, nthreads, p->thresholds, p->nthresholds, &out->scenario[s], NULL);
+        if ((rc = finite_or_fail(&out->scenario[s], p->s[s].name, err, errlen)))
+            goto fail;
+        out->contrib_mean[s] = out->scenario[s].mean;
+        if (compound)
+            merge_events(&R, s, o->iterations, &out->scenario[s]);
+    }
     /* a year whose loss overflowed makes every statistic meaningless: say so instead */
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(R.port[i])) {
@@ -585,66 +675,46 @@ int mc_run(const struct fair_portfolio *p, const struct mc_opts *o, struct mc_re
             goto fail;
         }
     }
-    memcpy(scratch, R.port, n * sizeof *scratch);
-    summarise(scratch, n, p, &out->portfolio);
+    mcs_summarise(R.port, n, nthreads, p->thresholds, p->nthresholds, &out->portfolio, out);
     if ((rc = finite_or_fail(&out->portfolio, "the portfolio", err, errlen)))
         goto fail;
-    curves(scratch, n, &out->portfolio, out);
+    if (compound && ns > 1 && atomic_load(&R.yev_saturated)) {
+        /* some year had more than 65535 loss events: count them again exactly, block by block */
+        run_pass(&R, PASS_EVENTS, 0, nthreads, total);
+        if (atomic_load(&R.cancelled))
+            goto cancelled;
+    }
+    if (compound) /* one scenario's events are the portfolio's */
+        merge_events(&R, ns > 1 ? ns : 0, o->iterations, &out->portfolio);
 
-    out->iterations = o->iterations;
-    out->seed = o->seed;
-    out->semantics = o->semantics;
-    out->threads = nthreads;
-    out->n = p->n;
-    out->nthresholds = p->nthresholds;
-    out->thresholds = xcalloc(p->nthresholds + 1, sizeof *out->thresholds);
-    if (p->nthresholds)
-        memcpy(out->thresholds, p->thresholds, p->nthresholds * sizeof *out->thresholds);
-    out->scenario = xcalloc(p->n, sizeof *out->scenario);
-    out->contrib_mean = xcalloc(p->n, sizeof *out->contrib_mean);
-    out->contrib_tvar99 = xcalloc(p->n, sizeof *out->contrib_tvar99);
-    double var99 = out->portfolio.var99;
-
-    /* pass 2 (several scenarios): each scenario again, alone, from the same streams, so memory stays
-     * at two arrays of years whatever the number of scenarios */
-    for (size_t s = 0; s < p->n; s++) {
-        double *years = R.port;
-        if (p->n > 1) {
-            R.only = (long)s;
-            R.one = scratch;
-            atomic_store(&R.next_block, 0);
-            run_pass(&R, nthreads, total);
+    if (ns == 1) { /* one scenario is the portfolio: the same summary, its own threshold array */
+        out->scenario[0] = out->portfolio;
+        out->scenario[0].p_exceed = xcalloc(p->nthresholds + 1, sizeof(double));
+        memcpy(out->scenario[0].p_exceed, out->portfolio.p_exceed, p->nthresholds * sizeof(double));
+        out->contrib_mean[0] = out->portfolio.mean;
+        out->contrib_tvar99[0] = out->portfolio.tvar99;
+    } else {
+        /* each scenario's mean loss in the portfolio's tail years, from those years simulated again */
+        R.var99 = out->portfolio.var99;
+        uint64_t tail = 0;
+        for (size_t i = 0; i < n; i++)
+            tail += R.port[i] >= R.var99;
+        for (size_t s = 0; s < ns; s++) {
+            run_pass(&R, PASS_TAIL, s, nthreads, total);
             if (atomic_load(&R.cancelled))
                 goto cancelled;
-            years = scratch;
+            double in_tail = 0;
+            for (uint64_t b = 0; b < R.nblocks; b++)
+                in_tail += R.tail_sum[b];
+            out->contrib_tvar99[s] = tail ? in_tail / (double)tail : 0;
         }
-        uint64_t tail = 0;
-        double in_tail = 0;
-        for (size_t i = 0; i < n; i++)
-            if (R.port[i] >= var99) {
-                tail++;
-                in_tail += years[i];
-            }
-        out->contrib_tvar99[s] = tail ? in_tail / (double)tail : 0;
-        if (p->n > 1) {
-            summarise(scratch, n, p, &out->scenario[s]);
-            if ((rc = finite_or_fail(&out->scenario[s], p->s[s].name, err, errlen)))
-                goto fail;
-        } else { /* one scenario is the portfolio: the same summary, its own threshold array */
-            out->scenario[s] = out->portfolio;
-            out->scenario[s].p_exceed = xcalloc(p->nthresholds + 1, sizeof(double));
-            memcpy(out->scenario[s].p_exceed, out->portfolio.p_exceed,
-                   p->nthresholds * sizeof(double));
-        }
-        out->contrib_mean[s] = out->scenario[s].mean;
-        if (o->semantics == MC_COMPOUND)
-            merge_events(&R, s, o->iterations, &out->scenario[s]);
     }
-    if (o->semantics == MC_COMPOUND)
-        merge_events(&R, p->n, o->iterations, &out->portfolio);
-    free(scratch);
     free(R.port);
+    if (ns > 1)
+        free(R.one);
+    free(R.yev);
     free(R.ev);
+    free(R.tail_sum);
     free(R.chol);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -653,9 +723,12 @@ cancelled:
     snprintf(err, errlen, "the simulation was cancelled");
     rc = AEG_EUNAVAIL;
 fail:
-    free(scratch);
     free(R.port);
+    if (ns > 1)
+        free(R.one);
+    free(R.yev);
     free(R.ev);
+    free(R.tail_sum);
     free(R.chol);
     mc_result_free(out);
     return rc;

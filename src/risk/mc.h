@@ -1,16 +1,19 @@
 /*
  * mc: the Monte Carlo engine. Simulates years of a portfolio's losses and summarises them.
  *
- * Reproducibility: iterations are cut into blocks of MC_BLOCK years; scenario s of block b draws from
- * its own stream (seed, s << 40 | b) (risk/rng.h), blocks are computed by any thread in any order and
- * written to their own slots, and every sum is taken afterwards in year order. So the same inputs,
- * seed and iteration count give bit-identical results on any number of threads.
+ * Reproducibility: year y of scenario s draws from its own stream (seed, s << 40 | y) (risk/rng.h),
+ * its frequency draw first. Years are computed in blocks of MC_BLOCK by any thread in any order and
+ * written to their own slots, and every sum is taken afterwards in a fixed order, so the same inputs,
+ * seed and iteration count give bit-identical results on any number of threads. A copula (a
+ * correlation matrix) reorders the frequency draws within each block by the ranks of correlated
+ * normals drawn from the block's stream (seed, 0xFFFFF << 40 | block) (Iman-Conover).
  *
- * Memory: the portfolio's annual losses are stored once as doubles (8 bytes a year), and one scratch
- * array of as many doubles serves every statistic: quantiles are found by selection in it. With more
- * than one scenario, each is then simulated again alone from the same streams into the scratch array,
- * for its own statistics and its contribution to the portfolio's tail: twice the work, but memory
- * stays at iterations x 16 bytes (plus small tables) whatever the number of scenarios.
+ * Memory: the portfolio's annual losses are stored once as doubles (8 bytes a year). With more than
+ * one scenario, each is simulated in turn into a second array of as many doubles (its statistics come
+ * from it, and it is added into the portfolio's), and the portfolio's loss events per year are kept in
+ * 2 bytes a year; each scenario's share of the portfolio's tail (TVaR 99) comes from re-simulating
+ * just the tail years from their streams. So memory is 8 bytes a year for one scenario and 18 for a
+ * portfolio, whatever the number of scenarios, and no year is simulated twice except those in the tail.
  *
  * Pure: threads, no I/O. mc_run() owns nothing of its inputs; the result owns its arrays and is
  * released by mc_result_free().
@@ -26,7 +29,7 @@
 
 #define MC_BLOCK 65536
 #define MC_NPCT 11
-#define MC_ENGINE_VERSION "aegis-risk 1.0"
+#define MC_ENGINE_VERSION "aegis-risk 2.0" /* 2.0: per-year streams; a seed gives other years than 1.0 */
 #define MC_MAX_EVENTS 10000000UL /* loss events counted in one year of one scenario, at most */
 extern const double mc_percentiles[MC_NPCT]; /* 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9 */
 

@@ -1,10 +1,16 @@
 /*
- * rng: counter-based random streams (Random123 Philox2x64-10) for the Monte Carlo engine.
+ * rng: random streams for the Monte Carlo engine.
  *
  * A stream is named by (seed, stream id); its n-th output depends only on those and n, never on which
- * thread draws it or what other streams did. The engine gives every (scenario, block of iterations)
- * its own stream, so results are bit-identical on any number of threads. Header-only, no allocation,
- * no global state; a struct rng is used by one thread at a time.
+ * thread draws it or what other streams did. The engine gives every (scenario, simulated year) its
+ * own stream, so results are bit-identical on any number of threads and any year can be simulated
+ * again alone. The stream's starting state is a Philox2x64-10 output (Random123) of the counter
+ * (0, stream id) under the key seed: a counter-based function, so states of different streams are
+ * unrelated 64-bit values. Within a stream, outputs are SplitMix64 (a Weyl sequence through a 64-bit
+ * mixing function; it passes BigCrush), so a draw costs a few cycles. A stream is a single 64-bit
+ * word, which lets the engine keep thousands of them in an array and draw for all of them in a loop
+ * (dist_fill). Header-only, no allocation, no global state; a struct rng is used by one thread at a
+ * time.
  */
 #ifndef AEGIS_RISK_RNG_H
 #define AEGIS_RISK_RNG_H
@@ -13,32 +19,28 @@
 #include <stdint.h>
 
 struct rng {
-    philox2x64_ctr_t ctr;
-    philox2x64_key_t key;
-    uint64_t buf[2];
-    int left;
+    uint64_t s;
 };
 
-/* Philox2x64's key is one 64-bit word (the seed); the stream id is the high word of the counter and
- * the low word counts draws, so every (seed, stream, n) is a distinct input. */
+/* The starting state of stream (seed, stream). */
+static inline uint64_t rng_state(uint64_t seed, uint64_t stream)
+{
+    philox2x64_ctr_t ctr = {{0, stream}};
+    philox2x64_key_t key = {{seed}};
+    return philox2x64(ctr, key).v[0];
+}
+
 static inline void rng_init(struct rng *r, uint64_t seed, uint64_t stream)
 {
-    r->key.v[0] = seed;
-    r->ctr.v[0] = 0;
-    r->ctr.v[1] = stream;
-    r->left = 0;
+    r->s = rng_state(seed, stream);
 }
 
 static inline uint64_t rng_u64(struct rng *r)
 {
-    if (r->left == 0) {
-        philox2x64_ctr_t out = philox2x64(r->ctr, r->key);
-        r->ctr.v[0]++;
-        r->buf[0] = out.v[0];
-        r->buf[1] = out.v[1];
-        r->left = 2;
-    }
-    return r->buf[--r->left];
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
 }
 
 /* Uniform on the open interval (0, 1), 53 bits: never 0 (safe for log) and never 1. */

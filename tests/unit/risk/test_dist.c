@@ -281,6 +281,7 @@ static void test_pert(void **state)
         check_close(what, dist_variance(&d), var, 1e-12 * var, 500 + i);
         assert_true(dist_min(&d) == min && dist_max(&d) == max);
         check_moments(what, &d, 500 + i, 3);
+        dist_free(&d);
     }
 }
 
@@ -303,11 +304,13 @@ static void test_pert_moment(void **state)
         /* the sample sd, as pyfair defines it: 5 standard errors of an sd are ~1.6% for these */
         double s = sqrt(check_moments(what, &d, seed, 3));
         check_close(what, s, sd, 0.03 * sd, seed);
+        dist_free(&d);
     }
     /* shapes by hand for one case: mean 0.4, variance 0.16 on [0, 1] gives alpha 0.2, beta 0.3 */
     struct dist d = make(DIST_PERT_MOMENT, 0, 0, 1, 0.5, false);
     check_close("pert_moment alpha", d.a, 0.2, 1e-15, 0);
     check_close("pert_moment beta", d.b, 0.3, 1e-15, 0);
+    dist_free(&d);
 }
 
 /* A lognormal's variance is too heavy-tailed to test from a sample when sigma is 1 or more (its
@@ -479,6 +482,7 @@ static void test_beta(void **state)
         char what[128];
         snprintf(what, sizeof what, "beta(%g, %g) on [%g, %g]", a, b, lo, hi);
         check_moments(what, &d, seed, 0);
+        dist_free(&d);
     }
     /* Beta(1/2, 1/2) is the arcsine law: P(X <= t) = 2/pi asin(sqrt(t)) */
     struct dist d = make(DIST_BETA, 0.5, 0.5, 0, 1, false);
@@ -493,6 +497,7 @@ static void test_beta(void **state)
     }
     for (int k = 0; k < 3; k++)
         check_fraction("arcsine CDF", below[k], N, 2 / M_PI * asin(sqrt(t[k])), 1250);
+    dist_free(&d);
 }
 
 static void test_constants(void **state)
@@ -523,6 +528,7 @@ static void test_constants(void **state)
         for (int j = 0; j < 1000; j++)
             if (dist_sample(&d, &r) != dist_min(&d))
                 fail_msg("case %zu: a draw is not the constant %g (seed 1300)", i, v);
+        dist_free(&d);
     }
 }
 
@@ -591,6 +597,7 @@ static void test_validation(void **state)
         int rc = dist_make(&d, cases[i].kind, cases[i].p, cases[i].trunc, err, sizeof err);
         if (rc != AEG_EINVAL || strcmp(err, cases[i].msg))
             fail_msg("case %zu: rc %d, message \"%s\", want \"%s\"", i, rc, err, cases[i].msg);
+        dist_free(&d);
     }
     struct {
         double p05, p95;
@@ -694,6 +701,8 @@ static void test_determinism(void **state)
     free(x);
     free(y);
     free(z);
+    for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++)
+        dist_free(&ds[i]);
     if (!(fabs(rho1) < 0.02 && fabs(rho2) < 0.02 && fabs(rho3) < 0.02 && fabs(rho4) < 0.02))
         fail_msg("correlations between streams %.4f %.4f %.4f %.4f (seed %llu)", rho1, rho2, rho3,
                  rho4, (unsigned long long)seed);
@@ -754,6 +763,154 @@ static void test_norm_cdf_quantile(void **state)
     check_close("cdf(-37)", dist_norm_cdf(-37) / 5.7255712225245768e-300, 1, 1e-12, 0);
 }
 
+/* ---- distribution functions, batches, exp ---- */
+
+/* dist_cdf against the draws: for every kind, the share of N draws at or below the quantiles 0.1,
+ * 0.5, 0.9 is within 5 binomial standard errors of them, and cdf(quantile(u)) = u for the
+ * continuous kinds (the beta-family quantile within its table's accuracy). */
+static void test_cdf_quantile(void **state)
+{
+    (void)state;
+    struct dist ds[] = {
+        make(DIST_PERT, 1, 3, 10, 4, false),      make(DIST_PERT_MOMENT, 0, 2, 5, 4, false),
+        make(DIST_BETA, 0.5, 2, 0, 1, false),     make(DIST_LOGNORMAL, 2, 0.8, 0, 0, false),
+        make(DIST_NORMAL, 3, 2, 0, 0, false),     make(DIST_NORMAL, 1, 2, 0, 0, true),
+        make(DIST_UNIFORM, -1, 3, 0, 0, false),   make(DIST_TRIANGULAR, 0, 1, 4, 0, false),
+        make(DIST_TRIANGULAR, 0, 0, 4, 0, false),
+    };
+    static const double us[] = {1e-9, 0.1, 0.5, 0.9, 1 - 1e-9};
+    for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+        struct dist *d = &ds[k];
+        double prev = -INFINITY;
+        for (size_t j = 0; j < sizeof us / sizeof us[0]; j++) {
+            double x = dist_quantile(d, us[j]);
+            if (!(x >= prev))
+                fail_msg("dist %zu: quantile(%g) = %.17g is below quantile of a smaller u", k,
+                         us[j], x);
+            prev = x;
+            double c = dist_cdf(d, x);
+            if (fabs(c - us[j]) > 1e-8)
+                fail_msg("dist %zu: cdf(quantile(%g)) = %.17g", k, us[j], c);
+        }
+        struct rng r;
+        rng_init(&r, 1500 + k, 0);
+        double q[3] = {dist_quantile(d, 0.1), dist_quantile(d, 0.5), dist_quantile(d, 0.9)};
+        long below[3] = {0};
+        for (long i = 0; i < N; i++) {
+            double x = dist_sample(d, &r);
+            for (int t = 0; t < 3; t++)
+                below[t] += x <= q[t];
+        }
+        static const double want[3] = {0.1, 0.5, 0.9};
+        for (int t = 0; t < 3; t++)
+            check_fraction("share of draws below a quantile", below[t], N, want[t], 1500 + k);
+        dist_free(d);
+    }
+    struct dist c = make(DIST_CONSTANT, 2, 0, 0, 0, false);
+    assert_true(dist_cdf(&c, 1.999) == 0 && dist_cdf(&c, 2) == 1 && dist_quantile(&c, 0.3) == 2);
+    struct dist p = make(DIST_POISSON, 3, 0, 0, 0, false);
+    check_close("poisson cdf(2)", dist_cdf(&p, 2.5), 8.5 * exp(-3.0), 1e-15, 0);
+}
+
+/* P(X > Y) by quadrature against closed forms and against draws. */
+static void test_p_greater(void **state)
+{
+    (void)state;
+    struct dist u01 = make(DIST_UNIFORM, 0, 1, 0, 0, false);
+    struct dist u01b = make(DIST_UNIFORM, 0, 1, 0, 0, false);
+    struct dist c25 = make(DIST_CONSTANT, 0.25, 0, 0, 0, false);
+    struct dist c80 = make(DIST_CONSTANT, 0.8, 0, 0, 0, false);
+    check_close("P(U > U')", dist_p_greater(&u01, &u01b), 0.5, 1e-12, 0);
+    check_close("P(U > 0.25)", dist_p_greater(&u01, &c25), 0.75, 1e-15, 0);
+    check_close("P(0.25 > U)", dist_p_greater(&c25, &u01), 0.25, 1e-15, 0);
+    check_close("P(0.8 > 0.25)", dist_p_greater(&c80, &c25), 1, 0, 0);
+    check_close("P(0.25 > 0.8)", dist_p_greater(&c25, &c80), 0, 0, 0);
+    /* Beta(2, 1) (density 2x) against U(0, 1): P = integral of x 2x dx = 2/3 */
+    struct dist b21 = make(DIST_BETA, 2, 1, 0, 1, false);
+    check_close("P(Beta(2,1) > U)", dist_p_greater(&b21, &u01), 2.0 / 3, 1e-9, 0);
+    /* two normals: P(X > Y) = Phi((m1 - m2) / sqrt(s1^2 + s2^2)) */
+    struct dist n1 = make(DIST_NORMAL, 1, 1, 0, 0, false),
+                n2 = make(DIST_NORMAL, 0, 2, 0, 0, false);
+    check_close("P(N(1,1) > N(0,4))", dist_p_greater(&n1, &n2), dist_norm_cdf(1 / sqrt(5.0)), 1e-9,
+                0);
+    /* PERTs as a FAIR TC and RS: against 10^6 pairs of draws */
+    struct dist tc = make(DIST_PERT, 0.3, 0.6, 0.95, 4, false),
+                rs = make(DIST_PERT, 0.4, 0.7, 0.9, 4, false);
+    double p = dist_p_greater(&tc, &rs);
+    struct rng r;
+    rng_init(&r, 1600, 0);
+    long hits = 0;
+    for (long i = 0; i < N; i++) {
+        double a = dist_sample(&tc, &r);
+        hits += a > dist_sample(&rs, &r);
+    }
+    check_fraction("P(TC > RS) against draws", hits, N, p, 1600);
+    struct dist pois = make(DIST_POISSON, 2, 0, 0, 0, false);
+    assert_true(dist_p_greater(&pois, &u01) == -1 && dist_p_greater(&u01, &pois) == -1);
+    struct dist *all[] = {&u01, &u01b, &c25, &c80, &b21, &n1, &n2, &tc, &rs, &pois};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        dist_free(all[i]);
+}
+
+/* dist_fill, dist_add and dist_add_events draw exactly what dist_sample draws from each stream. */
+static void test_batches(void **state)
+{
+    (void)state;
+    struct dist ds[] = {make(DIST_PERT, 1, 3, 10, 4, false),
+                        make(DIST_LOGNORMAL, 2, 0.8, 0, 0, false),
+                        make(DIST_POISSON, 30, 0, 0, 0, false), make(DIST_NORMAL, 1, 2, 0, 0, true),
+                        make(DIST_BETA, 0.3, 0.5, 0, 1, false)};
+    enum { L = 37 };
+    for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+        uint64_t st[L], st2[L], st3[L];
+        uint32_t n[L], ev[4 * L];
+        double out[L], acc[L], acc3[L], want_fill[L], want_add[L];
+        size_t nev = 0;
+        for (size_t i = 0; i < L; i++) {
+            st[i] = st2[i] = st3[i] = rng_state(1700 + k, i);
+            n[i] = (uint32_t)(i % 4);
+            acc[i] = acc3[i] = (double)i;
+            for (uint32_t e = 0; e < n[i]; e++)
+                ev[nev++] = (uint32_t)i;
+            struct rng r = {st[i]};
+            want_fill[i] = dist_sample(&ds[k], &r);
+            r.s = st[i];
+            want_add[i] = (double)i;
+            for (uint32_t e = 0; e < n[i]; e++)
+                want_add[i] += dist_sample(&ds[k], &r);
+        }
+        dist_fill(&ds[k], st, out, L);
+        dist_add(&ds[k], st2, n, acc, L);
+        dist_add_events(&ds[k], st3, ev, nev, acc3);
+        for (size_t i = 0; i < L; i++) {
+            if (out[i] != want_fill[i])
+                fail_msg("dist %zu stream %zu: dist_fill %.17g, dist_sample %.17g", k, i, out[i],
+                         want_fill[i]);
+            if (acc[i] != want_add[i] || acc3[i] != want_add[i] || st2[i] != st3[i])
+                fail_msg("dist %zu stream %zu: dist_add %.17g, dist_add_events %.17g, want %.17g",
+                         k, i, acc[i], acc3[i], want_add[i]);
+        }
+        dist_free(&ds[k]);
+    }
+}
+
+/* The samplers' exp against libm's: within 2 ulp over the range it computes itself. */
+static void test_fast_exp(void **state)
+{
+    (void)state;
+    struct rng r;
+    rng_init(&r, 1800, 0);
+    for (long i = 0; i < 2000000; i++) {
+        double x = i < 1000 ? -708 + 1417.0 * (double)i / 1000 : (rng_uniform(&r) - 0.5) * 1400;
+        if (i % 3 == 0)
+            x = (rng_uniform(&r) - 0.5) * 10; /* where the samplers use it most */
+        double got = dist_fast_exp(x), want = exp(x);
+        if (fabs(got - want) > 2 * (nextafter(want, INFINITY) - want))
+            fail_msg("exp(%.17g): %.17g, libm %.17g", x, got, want);
+    }
+    assert_true(dist_fast_exp(-800) == exp(-800) && isinf(dist_fast_exp(800)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,6 +931,10 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_norm_cdf_quantile),
+        cmocka_unit_test(test_cdf_quantile),
+        cmocka_unit_test(test_p_greater),
+        cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_fast_exp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

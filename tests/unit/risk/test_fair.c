@@ -172,6 +172,19 @@ static void test_example_json(void **state)
 }
 
 /* The shipped example file, through the YAML reader, gives the same model as its JSON twin. */
+/* A shallow copy's table pointers cleared, for comparing two parses byte for byte. */
+static void untab(struct fair_scenario *s)
+{
+    struct dist *d[] = {&s->lef, &s->tef, &s->cf,   &s->poa,           &s->vuln,
+                        &s->tc,  &s->rs,  &s->slef, &s->primary.total, &s->secondary.total};
+    for (size_t k = 0; k < sizeof d / sizeof d[0]; k++)
+        d[k]->tab = NULL;
+    for (int f = 0; f < FORM__N; f++) {
+        s->primary.forms[f].tab = NULL;
+        s->secondary.forms[f].tab = NULL;
+    }
+}
+
 static void test_example_yaml(void **state)
 {
     (void)state;
@@ -188,9 +201,14 @@ static void test_example_yaml(void **state)
         fail_msg("data/scenarios/example.yaml refused: %s", err);
     check_example(&p);
     parse_ok(&q, EXAMPLE);
-    for (size_t i = 0; i < p.n; i++)
-        if (memcmp(&p.s[i], &q.s[i], sizeof p.s[i]))
+    for (size_t i = 0; i < p.n; i++) {
+        /* field by field but for the inversion tables, which are separate allocations */
+        struct fair_scenario a = p.s[i], b = q.s[i];
+        untab(&a);
+        untab(&b);
+        if (memcmp(&a, &b, sizeof a))
             fail_msg("scenario %zu of example.yaml differs from its JSON twin", i);
+    }
     fair_free(&q);
     fair_free(&p);
 }
