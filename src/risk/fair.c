@@ -260,6 +260,20 @@ static int parse_scenario(struct ctx *c, const json_t *node, struct fair_scenari
     if (strlen(name) >= sizeof s->name)
         return fail(c, "name", "must be shorter than %zu characters", sizeof s->name);
     snprintf(s->name, sizeof s->name, "%s", name);
+    s->m_freq = s->m_vuln = s->m_primary = s->m_secondary = 1;
+    const json_t *tags = json_object_get(node, "tags");
+    if (tags) {
+        if (!json_is_array(tags) || json_array_size(tags) > FAIR_MAX_TAGS)
+            return fail(c, "tags", "must be a list of at most %d tags", FAIR_MAX_TAGS);
+        for (size_t i = 0; i < json_array_size(tags); i++) {
+            const json_t *t = json_array_get(tags, i);
+            const char *v = json_string_value(t);
+            if (!v || !*v || strlen(v) != json_string_length(t) || strlen(v) >= sizeof s->tags[0])
+                return fail(c, "tags", "item %zu must be a tag of 1 to %zu characters", i,
+                            sizeof s->tags[0] - 1);
+            snprintf(s->tags[s->ntags++], sizeof s->tags[0], "%s", v);
+        }
+    }
     c->scenario = s->name;
     int rc = only(c, node, fields);
     if (rc)
@@ -443,6 +457,27 @@ void fair_free(struct fair_portfolio *p)
     free(p->correlation);
     free(p->thresholds);
     memset(p, 0, sizeof *p);
+}
+
+void fair_expectations(const struct fair_scenario *s, double *events, double *primary,
+                       double *secondary)
+{
+    double rate, vuln = 1;
+    if (s->freq == FREQ_LEF)
+        rate = dist_mean(&s->lef);
+    else if (s->tef_by_parts)
+        rate = dist_mean(&s->cf) * dist_mean(&s->poa); /* independent; poa lies in [0, 1] */
+    else
+        rate = dist_mean(&s->tef);
+    if (s->freq == FREQ_TEF_VULN)
+        vuln = dist_mean(&s->vuln);
+    else if (s->freq == FREQ_TEF_TCRS)
+        vuln = s->p_tcrs >= 0 ? s->p_tcrs : NAN; /* a Poisson TC or RS: no closed form here */
+    *events = rate * s->m_freq * vuln * s->m_vuln;
+    *primary = fair_magnitude_mean(&s->primary) * s->m_primary;
+    *secondary = s->has_secondary
+                     ? s->p_secondary * fair_magnitude_mean(&s->secondary) * s->m_secondary
+                     : 0;
 }
 
 double fair_magnitude_sample(const struct fair_magnitude *m, struct rng *r)

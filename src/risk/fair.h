@@ -44,8 +44,16 @@ enum fair_freq {
     FREQ_TEF_TCRS, /* tef, and each threat event is a loss event when TC > RS */
 };
 
+#define FAIR_MAX_TAGS 16
+
 struct fair_scenario {
     char name[128];
+    unsigned ntags;
+    char tags[FAIR_MAX_TAGS][32]; /* what controls' effects select it by (docs/controls.md) */
+    /* Multipliers on the scenario (1 as parsed; the control optimiser sets them): of the threat
+     * (or loss) event frequency, of the vulnerability (P(TC > RS), the vulnerability draw, or the
+     * LEF when given directly), and of the primary and secondary loss magnitudes. */
+    double m_freq, m_vuln, m_primary, m_secondary;
     enum fair_freq freq;
     struct dist lef;
     bool tef_by_parts;          /* tef = contact_frequency x probability_of_action */
@@ -73,6 +81,12 @@ struct fair_portfolio {
  * and must be fair_free'd. */
 int fair_parse(const json_t *doc, struct fair_portfolio *out, char *err, size_t errlen);
 void fair_free(struct fair_portfolio *p);
+
+/* The exact expected loss events a year (the mean rate times the mean vulnerability) and expected
+ * primary and secondary loss per loss event (the secondary weighted by its chance), multipliers
+ * included: E[annual loss] = events x (primary + secondary) in both semantics. */
+void fair_expectations(const struct fair_scenario *s, double *events, double *primary,
+                       double *secondary);
 
 /* Draws one value of a magnitude. */
 double fair_magnitude_sample(const struct fair_magnitude *m, struct rng *r);

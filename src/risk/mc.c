@@ -118,16 +118,17 @@ static inline uint32_t poisson_capped(uint64_t *st, double rate)
 static void count_fill(const struct fair_scenario *sc, struct batch *B, size_t len)
 {
     switch (sc->freq) {
-    case FREQ_LEF:
+    case FREQ_LEF: /* the rate already carries m_vuln (freq_rates) */
         dist_poisson_counts(B->st, B->rate, 1, NULL, B->n, len, MC_MAX_EVENTS);
         break;
     case FREQ_TEF_VULN:
         dist_fill(&sc->vuln, B->st, B->x, len);
-        dist_poisson_counts(B->st, B->rate, 1, B->x, B->n, len, MC_MAX_EVENTS);
+        dist_poisson_counts(B->st, B->rate, sc->m_vuln, B->x, B->n, len, MC_MAX_EVENTS);
         break;
     case FREQ_TEF_TCRS:
         if (sc->p_tcrs >= 0) {
-            dist_poisson_counts(B->st, B->rate, sc->p_tcrs, NULL, B->n, len, MC_MAX_EVENTS);
+            dist_poisson_counts(B->st, B->rate, sc->p_tcrs * sc->m_vuln, NULL, B->n, len,
+                                MC_MAX_EVENTS);
             break;
         }
         for (size_t i = 0; i < len; i++) {
@@ -136,7 +137,8 @@ static void count_fill(const struct fair_scenario *sc, struct batch *B, size_t l
             for (uint32_t t = 0; t < threats; t++) {
                 double tc = dist_sample(&sc->tc, &r);
                 double rs = dist_sample(&sc->rs, &r);
-                n += tc > rs;
+                double u = rng_uniform(&r); /* drawn whatever m_vuln: the same years either way */
+                n += tc > rs && u < sc->m_vuln;
             }
             B->st[i] = r.s;
             B->n[i] = n;
@@ -154,6 +156,11 @@ static void sim_batch(const struct fair_scenario *sc, bool compound, struct batc
     freq_fill(sc, B, B->rate, len);
     if (given)
         memcpy(B->rate, given, len * sizeof *given);
+    /* the optimiser's multipliers (1 unless set): a directly given LEF takes the vulnerability's too */
+    double mf = sc->m_freq * (sc->freq == FREQ_LEF ? sc->m_vuln : 1);
+    if (mf != 1)
+        for (size_t i = 0; i < len; i++)
+            B->rate[i] *= mf;
     if (compound) {
         count_fill(sc, B, len);
         memcpy(events, B->n, len * sizeof *events);
@@ -162,6 +169,9 @@ static void sim_batch(const struct fair_scenario *sc, bool compound, struct batc
         memset(loss, 0, len * sizeof *loss);
         size_t nev = list_events(B, B->n, len);
         magnitude_add(&sc->primary, B, B->n, nev, loss, len);
+        if (sc->m_primary != 1)
+            for (size_t i = 0; i < len; i++)
+                loss[i] *= sc->m_primary;
         if (sc->has_secondary) {
             /* whether each event has a secondary loss: one Bernoulli draw with the mean of the
              * secondary loss event frequency (a probability drawn afresh per event and a uniform
@@ -183,7 +193,10 @@ static void sim_batch(const struct fair_scenario *sc, bool compound, struct batc
                     B->st[i] = r.s;
                 }
             }
-            magnitude_add(&sc->secondary, B, B->k, list_events(B, B->k, len), loss, len);
+            memset(B->y, 0, len * sizeof *B->y);
+            magnitude_add(&sc->secondary, B, B->k, list_events(B, B->k, len), B->y, len);
+            for (size_t i = 0; i < len; i++)
+                loss[i] += sc->m_secondary * B->y[i];
         }
         return;
     }
@@ -194,17 +207,18 @@ static void sim_batch(const struct fair_scenario *sc, bool compound, struct batc
     if (sc->freq == FREQ_TEF_VULN) {
         dist_fill(&sc->vuln, B->st, B->x, len);
         for (size_t i = 0; i < len; i++)
-            B->rate[i] *= clamp01(B->x[i]);
+            B->rate[i] *= clamp01(B->x[i]) * sc->m_vuln;
     } else if (sc->freq == FREQ_TEF_TCRS) {
         for (size_t i = 0; i < len; i++) {
             struct rng r = {B->st[i]};
             bool hit;
             if (sc->p_tcrs >= 0) {
-                hit = rng_uniform(&r) < sc->p_tcrs;
+                hit = rng_uniform(&r) < sc->p_tcrs * sc->m_vuln;
             } else {
                 double tc = dist_sample(&sc->tc, &r);
                 double rs = dist_sample(&sc->rs, &r);
-                hit = tc > rs;
+                double u = rng_uniform(&r); /* drawn whatever m_vuln: the same years either way */
+                hit = tc > rs && u < sc->m_vuln;
             }
             B->st[i] = r.s;
             if (!hit)
@@ -213,12 +227,15 @@ static void sim_batch(const struct fair_scenario *sc, bool compound, struct batc
     }
     memset(loss, 0, len * sizeof *loss);
     magnitude_add(&sc->primary, B, NULL, 0, loss, len);
+    if (sc->m_primary != 1)
+        for (size_t i = 0; i < len; i++)
+            loss[i] *= sc->m_primary;
     if (sc->has_secondary) {
         dist_fill(&sc->slef, B->st, B->x, len);
         memset(B->y, 0, len * sizeof *B->y);
         magnitude_add(&sc->secondary, B, NULL, 0, B->y, len);
         for (size_t i = 0; i < len; i++)
-            loss[i] += clamp01(B->x[i]) * B->y[i];
+            loss[i] += clamp01(B->x[i]) * sc->m_secondary * B->y[i];
     }
     for (size_t i = 0; i < len; i++)
         loss[i] *= B->rate[i];

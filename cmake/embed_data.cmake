@@ -1,0 +1,22 @@
+# Generates a C file holding the shipped optimiser data (data/controls/*.yaml as "controls/NAME",
+# data/templates/*.yaml as "templates/NAME") as byte arrays, so the binary needs no data directory.
+# Called at build time: cmake -DSRC_DIR=<repo>/data -DOUT=... -P embed_data.cmake
+file(GLOB controls RELATIVE "${SRC_DIR}" "${SRC_DIR}/controls/*.yaml")
+file(GLOB templates RELATIVE "${SRC_DIR}" "${SRC_DIR}/templates/*.yaml")
+set(files ${controls} ${templates})
+list(SORT files)
+set(body "/* generated from data/ by cmake/embed_data.cmake: do not edit */\n#include \"risk/opt.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f IN LISTS files)
+  string(REGEX REPLACE "\\.yaml$" "" name "${f}")
+  file(READ "${SRC_DIR}/${f}" hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char d${i}[] = {${hex}0x00};\n")
+  string(APPEND table "    {\"${name}\", d${i}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconst struct opt_data opt_data[] = {\n${table}    {0, 0},\n};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
+file(REMOVE "${OUT}.tmp")
