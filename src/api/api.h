@@ -96,6 +96,10 @@ int api_scenarios_delete(struct http_req *r);
 int api_simulations_list(struct http_req *r);
 int api_simulations_create(struct http_req *r);
 int api_simulations_get(struct http_req *r);
+int api_controls_templates(struct http_req *r);
+int api_optimize_create(struct http_req *r);
+int api_optimization_get(struct http_req *r);
+int api_optimization_list(struct http_req *r);
 json_t *api_user_json(const struct user_row *u);
 json_t *api_key_json(const struct key_row *k);
 

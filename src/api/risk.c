@@ -1,6 +1,7 @@
 /*
- * risk: the scenario library (/api/v1/scenarios) and simulation runs (/api/v1/simulations). Runs go
- * through the job queue: POST answers 202 with the run id, the result arrives in GET .../{id}.
+ * risk: the scenario library (/api/v1/scenarios), simulation runs (/api/v1/simulations), control
+ * templates (/api/v1/controls/templates) and optimisation runs (/api/v1/optimize, /api/v1/optimization).
+ * Runs go through the job queue: POST answers 202 with the run id, the result arrives in GET .../{id}.
  */
 #include "api/api.h"
 
@@ -8,7 +9,9 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/err.h"
+#include "core/yaml.h"
 #include "risk/fair.h"
+#include "risk/opt.h"
 #include "services/simulations.h"
 
 #include <errno.h>
@@ -170,15 +173,51 @@ int api_scenarios_list(struct http_req *r)
     return http_reply_json(r, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
 }
 
-/* ---- simulations ----------------------------------------------------------------------------------- */
+/* ---- runs: simulations and optimisations --------------------------------------------------------- */
 
-static json_t *run_json(const struct simrun_row *s, bool with_results)
+/* The two kinds of run: the same row, table functions and job flow. */
+struct runs {
+    const char *object, *job_kind, *audit_action, *path;
+    int (*insert)(struct db *, const struct tenant *, const struct simrun_row *);
+    int (*get)(struct db *, const struct tenant *, const char *, struct simrun_row *);
+    int (*list)(struct db *, const struct tenant *, int,
+                void (*)(const struct simrun_row *, void *), void *);
+    int (*finish)(struct db *, const struct tenant *, const char *, const char *, const char *,
+                  const char *, int64_t);
+};
+static const struct runs SIMS = {"simulation", SIM_JOB_KIND, "simulation.created",
+                                 "/api/v1/simulations/", store_simrun_insert, store_simrun_get,
+                                 store_simrun_list, store_simrun_finish};
+static const struct runs OPTS = {"optimization", OPT_JOB_KIND, "optimization.created",
+                                 "/api/v1/optimization/", store_optrun_insert, store_optrun_get,
+                                 store_optrun_list, store_optrun_finish};
+
+static json_t *run_json(const struct runs *k, const struct simrun_row *s, bool with_results)
 {
     json_error_t e;
     json_t *params = json_loads(s->parameters ? s->parameters : "{}", 0, &e);
-    json_t *o = json_pack("{s:s,s:s,s:s}", "id", s->id, "object", "simulation", "status", s->status);
+    json_t *o = json_pack("{s:s,s:s,s:s}", "id", s->id, "object", k->object, "status", s->status);
     json_object_set_new(o, "name", s->name ? json_string(s->name) : json_null());
-    if (params) {
+    if (params && k == &OPTS) {
+        json_t *in = json_object_get(params, "input");
+        json_t *names = json_array();
+        size_t i;
+        json_t *sc;
+        json_array_foreach(json_object_get(in, "scenarios"), i, sc)
+            json_array_append(names, json_object_get(sc, "name"));
+        json_t *obj = json_object_get(in, "objective");
+        json_object_set_new(o, "parameters",
+                            json_pack("{s:O,s:O,s:O,s:O,s:o,s:o}", "iterations",
+                                      json_object_get(params, "iterations"), "seed",
+                                      json_object_get(params, "seed"), "frontier",
+                                      json_object_get(params, "frontier"), "frontier_iterations",
+                                      json_object_get(params, "frontier_iterations"), "objective",
+                                      obj ? json_incref(obj) : json_string("min_total_cost"),
+                                      "scenarios", names));
+        if (with_results)
+            json_object_set(o, "input", in);
+        json_decref(params);
+    } else if (params) {
         json_t *pf = json_object_get(params, "portfolio");
         json_t *names = json_array();
         size_t i;
@@ -206,6 +245,7 @@ static json_t *run_json(const struct simrun_row *s, bool with_results)
 }
 
 struct sim_tx {
+    const struct runs *k;
     struct app *app;
     const struct principal *who;
     struct tenant t;
@@ -221,16 +261,82 @@ static int sim_body(struct db *db, void *arg)
                                 "threads", x->threads);
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
-    int rc = store_job_insert_db(db, &x->t, SIM_JOB_KIND, text,
+    int rc = store_job_insert_db(db, &x->t, x->k->job_kind, text,
                                  (int)x->app->cfg->job_max_attempts, clock_now_ms(),
                                  x->run->job_id);
     free(text);
     if (!rc)
-        rc = store_simrun_insert(db, &x->t, x->run);
+        rc = x->k->insert(db, &x->t, x->run);
     if (!rc)
-        rc = auth_audit(db, x->app->cfg, x->t.org_id, x->who, &x->rq, "simulation.created",
-                        "simulation", x->run->id, "success", NULL);
+        rc = auth_audit(db, x->app->cfg, x->t.org_id, x->who, &x->rq, x->k->audit_action,
+                        x->k->object, x->run->id, "success", NULL);
     return rc;
+}
+
+/* Queues a run (parameters already validated) and answers 202. Takes run->parameters. */
+static int queue_run(struct http_req *r, const struct runs *k, struct simrun_row *run)
+{
+    struct app *app = http_app(r);
+    id_uuid7(run->id);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    struct sim_tx x = {.k = k, .app = app, .who = api_principal(r), .t = api_tenant(r),
+                       .rq = api_auth_req(r), .run = run,
+                       .threads = app->cfg->sim_threads > 0 ? (int)app->cfg->sim_threads
+                                                            : (int)(cpus > 0 ? cpus : 1)};
+    int rc = store_tx(app->store, sim_body, &x);
+    if (rc) {
+        free(run->parameters);
+        return rc;
+    }
+    job_pool_notify(app->jobs);
+    json_t *j = run_json(k, run, false);
+    free(run->parameters);
+    char loc[128];
+    snprintf(loc, sizeof loc, "%s%s", k->path, run->id);
+    http_add_header(r, "Location", loc);
+    return http_reply_json(r, 202, j);
+}
+
+/* iterations (default 100000, at most the server's ceiling: 422), seed (an integer or its decimal
+ * string; random when absent). Answers the error itself and returns its code, or 0. */
+static int run_options(struct http_req *r, const json_t *body, json_int_t *iterations,
+                       uint64_t *seed)
+{
+    struct app *app = http_app(r);
+    *iterations = 100000;
+    const json_t *it = json_object_get(body, "iterations");
+    if (it) {
+        if (!json_is_integer(it) || json_integer_value(it) < 1)
+            return http_fail(r, AEG_EINVAL, "iterations must be a positive integer.");
+        *iterations = json_integer_value(it);
+    }
+    if (*iterations > app->cfg->sim_max_iterations)
+        return http_fail(r, AEG_ELIMIT,
+                         "iterations %lld is above this server's limit of %ld per run "
+                         "(AEGIS_SIM_MAX_ITERATIONS).",
+                         (long long)*iterations, app->cfg->sim_max_iterations);
+    /* seeds: an integer, or the decimal string results show (seeds use all 64 bits, and JSON
+     * integers here stop at 2^63 - 1) */
+    const json_t *sj = json_object_get(body, "seed");
+    if (sj) {
+        const char *ss = json_string_value(sj);
+        char *end = NULL;
+        bool ok = json_is_integer(sj) ? json_integer_value(sj) >= 0
+                                      : ss && *ss >= '0' && *ss <= '9' && strlen(ss) <= 20;
+        if (ok && ss) {
+            errno = 0;
+            *seed = strtoull(ss, &end, 10);
+            ok = !errno && end && !*end;
+        } else if (ok) {
+            *seed = (uint64_t)json_integer_value(sj);
+        }
+        if (!ok)
+            return http_fail(r, AEG_EINVAL,
+                             "seed must be a non-negative integer (or its decimal string).");
+    } else {
+        crypto_random(seed, sizeof *seed);
+    }
+    return 0;
 }
 
 int api_simulations_create(struct http_req *r)
@@ -262,44 +368,14 @@ int api_simulations_create(struct http_req *r)
         return http_fail(r, AEG_EINVAL,
                          "Give scenarios (inline scenario objects) or scenario_ids (from "
                          "/api/v1/scenarios), or both.");
-    /* iterations, seed, semantics */
-    json_int_t iterations = 100000;
-    const json_t *it = json_object_get(body, "iterations");
-    if (it) {
-        if (!json_is_integer(it) || json_integer_value(it) < 1)
-            return http_fail(r, AEG_EINVAL, "iterations must be a positive integer.");
-        iterations = json_integer_value(it);
-    }
-    if (iterations > app->cfg->sim_max_iterations)
-        return http_fail(r, AEG_ELIMIT,
-                         "iterations %lld is above this server's limit of %ld per run "
-                         "(AEGIS_SIM_MAX_ITERATIONS).",
-                         (long long)iterations, app->cfg->sim_max_iterations);
+    json_int_t iterations;
+    uint64_t seed;
+    int orc = run_options(r, body, &iterations, &seed);
+    if (orc)
+        return orc;
     const char *sem = json_string_value(json_object_get(body, "semantics"));
     if (json_object_get(body, "semantics") && (!sem || (strcmp(sem, "compound") && strcmp(sem, "product"))))
         return http_fail(r, AEG_EINVAL, "semantics must be compound or product.");
-    /* seeds: an integer, or the decimal string results show (seeds use all 64 bits, and JSON
-     * integers here stop at 2^63 - 1) */
-    uint64_t seed;
-    const json_t *sj = json_object_get(body, "seed");
-    if (sj) {
-        const char *ss = json_string_value(sj);
-        char *end = NULL;
-        bool ok = json_is_integer(sj) ? json_integer_value(sj) >= 0
-                                      : ss && *ss >= '0' && *ss <= '9' && strlen(ss) <= 20;
-        if (ok && ss) {
-            errno = 0;
-            seed = strtoull(ss, &end, 10);
-            ok = !errno && end && !*end;
-        } else if (ok) {
-            seed = (uint64_t)json_integer_value(sj);
-        }
-        if (!ok)
-            return http_fail(r, AEG_EINVAL,
-                             "seed must be a non-negative integer (or its decimal string).");
-    } else {
-        crypto_random(&seed, sizeof seed);
-    }
     const char *name = json_string_value(json_object_get(body, "name"));
     if (json_object_get(body, "name") && (!name || strlen(name) >= 128))
         return http_fail(r, AEG_EINVAL, "name must be a string shorter than 128 bytes.");
@@ -354,29 +430,13 @@ int api_simulations_create(struct http_req *r)
                              .created_by = (char *)api_principal(r)->actor_id,
                              .status = (char *)"queued"};
     json_decref(params);
-    id_uuid7(run.id);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    struct sim_tx x = {.app = app, .who = api_principal(r), .t = t, .rq = api_auth_req(r),
-                       .run = &run,
-                       .threads = app->cfg->sim_threads > 0 ? (int)app->cfg->sim_threads
-                                                            : (int)(cpus > 0 ? cpus : 1)};
-    rc = store_tx(app->store, sim_body, &x);
-    if (rc) {
-        free(run.parameters);
-        return rc;
-    }
-    job_pool_notify(app->jobs);
-    json_t *j = run_json(&run, false);
-    free(run.parameters);
-    char loc[128];
-    snprintf(loc, sizeof loc, "/api/v1/simulations/%s", run.id);
-    http_add_header(r, "Location", loc);
-    return http_reply_json(r, 202, j);
+    return queue_run(r, &SIMS, &run);
 }
 
 /* A run whose job died (attempts exhausted, or a worker lost on its last attempt) is failed, with the
  * job's last error: otherwise it would show queued or running for ever. */
-static void reconcile(struct app *app, const struct tenant *t, struct simrun_row *s)
+static void reconcile(struct app *app, const struct runs *k, const struct tenant *t,
+                      struct simrun_row *s)
 {
     if (!s->job_id[0] || (strcmp(s->status, "queued") && strcmp(s->status, "running")))
         return;
@@ -385,10 +445,10 @@ static void reconcile(struct app *app, const struct tenant *t, struct simrun_row
         return;
     if (j.state == JOB_DEAD) {
         char msg[600];
-        snprintf(msg, sizeof msg, "the simulation job stopped after %d attempt(s): %s", j.attempts,
-                 j.last_error ? j.last_error : "no error recorded");
+        snprintf(msg, sizeof msg, "the %s job stopped after %d attempt(s): %s", k->object,
+                 j.attempts, j.last_error ? j.last_error : "no error recorded");
         struct db *db = store_conn(app->store);
-        if (store_simrun_finish(db, t, s->id, "failed", NULL, msg, clock_now_ms()) == AEG_OK) {
+        if (k->finish(db, t, s->id, "failed", NULL, msg, clock_now_ms()) == AEG_OK) {
             free(s->status);
             s->status = xstrdup("failed");
             free(s->error);
@@ -399,24 +459,25 @@ static void reconcile(struct app *app, const struct tenant *t, struct simrun_row
     job_row_free(&j);
 }
 
-int api_simulations_get(struct http_req *r)
+static int run_get(struct http_req *r, const struct runs *k)
 {
     struct app *app = http_app(r);
     struct tenant t = api_tenant(r);
     struct simrun_row s;
     struct db *db = store_conn(app->store);
-    int rc = store_simrun_get(db, &t, http_param(r, "id"), &s);
+    int rc = k->get(db, &t, http_param(r, "id"), &s);
     store_release(app->store, db);
     if (rc)
-        return api_store_error(r, rc, "simulation");
-    reconcile(app, &t, &s);
-    json_t *j = run_json(&s, true);
+        return api_store_error(r, rc, k->object);
+    reconcile(app, k, &t, &s);
+    json_t *j = run_json(k, &s, true);
     simrun_row_free(&s);
     return http_reply_json(r, 200, j);
 }
 
 struct run_list {
     struct app *app;
+    const struct runs *k;
     const struct tenant *t;
     json_t *data;
 };
@@ -427,13 +488,13 @@ static void add_run(const struct simrun_row *s, void *arg)
     struct simrun_row copy = *s; /* reconcile may replace status and error */
     copy.status = xstrdup(s->status);
     copy.error = s->error ? xstrdup(s->error) : NULL;
-    reconcile(l->app, l->t, &copy);
-    json_array_append_new(l->data, run_json(&copy, false));
+    reconcile(l->app, l->k, l->t, &copy);
+    json_array_append_new(l->data, run_json(l->k, &copy, false));
     free(copy.status);
     free(copy.error);
 }
 
-int api_simulations_list(struct http_req *r)
+static int run_list(struct http_req *r, const struct runs *k)
 {
     struct app *app = http_app(r);
     struct tenant t = api_tenant(r);
@@ -447,13 +508,136 @@ int api_simulations_list(struct http_req *r)
         limit = (int)n;
     }
     json_t *data = json_array();
-    struct run_list list = {.app = app, .t = &t, .data = data};
+    struct run_list list = {.app = app, .k = k, .t = &t, .data = data};
     struct db *db = store_conn(app->store);
-    int rc = store_simrun_list(db, &t, limit, add_run, &list);
+    int rc = k->list(db, &t, limit, add_run, &list);
     store_release(app->store, db);
     if (rc) {
         json_decref(data);
         return rc;
     }
     return http_reply_json(r, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
+}
+
+int api_simulations_get(struct http_req *r)
+{
+    return run_get(r, &SIMS);
+}
+
+int api_simulations_list(struct http_req *r)
+{
+    return run_list(r, &SIMS);
+}
+
+int api_optimization_get(struct http_req *r)
+{
+    return run_get(r, &OPTS);
+}
+
+int api_optimization_list(struct http_req *r)
+{
+    return run_list(r, &OPTS);
+}
+
+/* ---- optimisation ---------------------------------------------------------------------------------- */
+
+int api_controls_templates(struct http_req *r)
+{
+    json_t *data = json_array(), *catalog = NULL;
+    char err[300];
+    for (const struct opt_data *d = opt_data; d->name; d++) {
+        json_t *doc = NULL;
+        if (yaml_parse(d->yaml, strlen(d->yaml), &doc, err, sizeof err))
+            return http_fail(r, AEG_EINTERNAL, "compiled-in %s does not parse: %s", d->name, err);
+        if (!strncmp(d->name, "templates/", 10)) {
+            json_array_append_new(
+                data, json_pack("{s:s,s:O,s:O,s:o}", "id", d->name + 10, "name",
+                                json_object_get(doc, "name"), "description",
+                                json_object_get(doc, "description"), "template", doc));
+        } else if (!strcmp(d->name, "controls/catalog")) {
+            json_decref(catalog);
+            catalog = doc;
+        } else {
+            json_decref(doc);
+        }
+    }
+    return http_reply_json(r, 200,
+                           json_pack("{s:s,s:o,s:o}", "object", "list", "data", data, "catalog",
+                                     catalog ? catalog : json_null()));
+}
+
+int api_optimize_create(struct http_req *r)
+{
+    json_t *body = http_json(r);
+    if (!json_is_object(body))
+        return http_fail(r, AEG_EINVAL, "The body must be a JSON object.");
+    /* the run's options beside the optimisation input's own fields (docs/controls.md) */
+    json_t *input = json_deep_copy(body);
+    static const char *const run_fields[] = {"iterations", "seed", "frontier",
+                                             "frontier_iterations", "template"};
+    for (size_t i = 0; i < sizeof run_fields / sizeof run_fields[0]; i++)
+        json_object_del(input, run_fields[i]);
+    const char *tpl = json_string_value(json_object_get(body, "template"));
+    if (json_object_get(body, "template")) {
+        /* a compiled-in template, with the body's fields over it */
+        char name[96];
+        snprintf(name, sizeof name, "templates/%s", tpl ? tpl : "");
+        json_t *doc = NULL;
+        char err[300];
+        for (const struct opt_data *d = opt_data; d->name && !doc; d++)
+            if (tpl && strlen(tpl) < 64 && !strcmp(d->name, name) &&
+                yaml_parse(d->yaml, strlen(d->yaml), &doc, err, sizeof err))
+                doc = NULL;
+        if (!doc) {
+            json_decref(input);
+            return http_fail(r, AEG_EINVAL, "template must name a template of "
+                                            "/api/v1/controls/templates.");
+        }
+        json_object_update(doc, input);
+        json_decref(input);
+        input = doc;
+    }
+    json_int_t iterations, frontier = 0, fit = 100000;
+    uint64_t seed;
+    int rc = run_options(r, body, &iterations, &seed);
+    const json_t *fj = json_object_get(body, "frontier"), *fij = json_object_get(body, "frontier_iterations");
+    if (!rc && fj && (!json_is_integer(fj) || json_integer_value(fj) < 0 || json_integer_value(fj) > 50))
+        rc = http_fail(r, AEG_EINVAL, "frontier must be an integer from 0 to 50 (points).");
+    if (!rc && fij && (!json_is_integer(fij) || json_integer_value(fij) < 100))
+        rc = http_fail(r, AEG_EINVAL, "frontier_iterations must be an integer of at least 100.");
+    if (!rc && fj)
+        frontier = json_integer_value(fj);
+    if (!rc && fij)
+        fit = json_integer_value(fij);
+    struct app *app = http_app(r);
+    if (!rc && frontier > 0 && fit > app->cfg->sim_max_iterations)
+        rc = http_fail(r, AEG_ELIMIT,
+                       "frontier_iterations %lld is above this server's limit of %ld per run "
+                       "(AEGIS_SIM_MAX_ITERATIONS).",
+                       (long long)fit, app->cfg->sim_max_iterations);
+    if (rc) {
+        json_decref(input);
+        return rc;
+    }
+    struct opt_problem pb;
+    char err[512];
+    rc = opt_parse(input, &pb, err, sizeof err);
+    opt_free(&pb);
+    if (rc) {
+        json_decref(input);
+        return http_fail(r, AEG_EINVAL, "%s", err);
+    }
+    const char *name = json_string_value(json_object_get(input, "name"));
+    char seed_s[32];
+    snprintf(seed_s, sizeof seed_s, "%" PRIu64, seed);
+    json_t *params = json_pack("{s:o,s:I,s:s,s:I,s:I}", "input", input, "iterations",
+                               (json_int_t)iterations, "seed", seed_s, "frontier", frontier,
+                               "frontier_iterations", fit);
+    struct simrun_row run = {.name = (char *)name, .created_at = clock_now_ms(),
+                             .parameters = json_dumps(params, JSON_COMPACT | JSON_REAL_PRECISION(17)),
+                             .created_by = (char *)api_principal(r)->actor_id,
+                             .status = (char *)"queued"};
+    rc = queue_run(r, &OPTS, &run);
+    json_decref(params); /* after queue_run: name points into it */
+    return rc;
 }

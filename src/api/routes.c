@@ -148,6 +148,35 @@ static const struct route all[] = {
       .errors = "422"}},
     {"GET", "/api/v1/simulations/{id}", api_simulations_get, 0,
      {.summary = "A simulation run: status, parameters and results", .tag = "risk"}},
+    {"GET", "/api/v1/controls/templates", api_controls_templates, 0,
+     {.summary = "The shipped control catalog and quick-start optimisation templates",
+      .tag = "risk",
+      .description = "data: the templates (id, name, description, template: an optimisation input "
+                     "of docs/controls.md); catalog: the standard control catalog."}},
+    {"POST", "/api/v1/optimize", api_optimize_create, ROUTE_WRITE | ROUTE_JSON | ROUTE_METERED,
+     {.summary = "Choose security controls under a budget (runs as a job; answers 202 with the run "
+                 "id)",
+      .tag = "risk",
+      .description = "Body: an optimisation input (docs/controls.md: scenarios, controls, budget, "
+                     "objective, target_loss, coverage), or template (an id of "
+                     "/api/v1/controls/templates) with any of those fields over it; and iterations "
+                     "(the re-check's, default 100000, at most AEGIS_SIM_MAX_ITERATIONS: 422 above), "
+                     "seed, frontier (points, 0-50), frontier_iterations (default 100000). An "
+                     "infeasible input fails the run with the constraint that cannot be met.",
+      .request_schema = "{\"type\":\"object\",\"properties\":{\"template\":{\"type\":\"string\"},"
+                        "\"scenarios\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/"
+                        "schemas/Scenario\"}},\"controls\":{\"type\":\"object\"},\"budget\":{"
+                        "\"type\":\"object\"},\"objective\":{\"enum\":[\"min_total_cost\","
+                        "\"max_reduction\",\"min_spend\"]},\"iterations\":{\"type\":\"integer\","
+                        "\"minimum\":1},\"frontier\":{\"type\":\"integer\",\"minimum\":0}}}",
+      .status = 202,
+      .errors = "422"}},
+    {"GET", "/api/v1/optimization", api_optimization_list, 0,
+     {.summary = "Optimisation runs, newest first (limit 1-500)", .tag = "risk"}},
+    {"GET", "/api/v1/optimization/{id}", api_optimization_get, 0,
+     {.summary = "An optimisation run: status, input and results (chosen controls, re-check, "
+                 "frontier)",
+      .tag = "risk"}},
     {"GET", "/api/v1/audit-log", api_audit_list, ROUTE_ADMIN,
      {.summary = "The organization's audit log, newest first",
       .tag = "audit",

@@ -896,10 +896,12 @@ int opt_solve(const struct opt_problem *pb, double yearly_budget, struct opt_sol
             diagnose(pb, ok, by, pb->budget_one_off, err, errlen);
         }
         free(ok);
+        glp_free_env();
         opt_solution_free(sol);
         return AEG_EINVAL;
     }
     free(ok);
+    glp_free_env(); /* GLPK keeps an environment per thread: a job worker would leak it */
     sol->loss = opt_expected_loss(pb, sol->on);
     sol->baseline_loss = opt_expected_loss(pb, NULL);
     sol->annual = cost_of(pb, sol->on, false);

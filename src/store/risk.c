@@ -4,6 +4,7 @@
 #include "store/store_int.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 void scenario_row_free(struct scenario_row *r)
@@ -154,14 +155,16 @@ static void read_run(struct db_stmt *q, struct simrun_row *r)
     store_copy_id(r->job_id, db_col_text(q, 11));
 }
 
-int store_simrun_insert(struct db *db, const struct tenant *t, const struct simrun_row *r)
+static int run_insert(struct db *db, const char *table, const struct tenant *t,
+                      const struct simrun_row *r)
 {
     struct db_stmt *q = NULL;
-    int rc = db_prepare(db,
-                        "INSERT INTO simulation_runs (id, org_id, name, status, parameters,"
-                        " created_by, created_at, job_id) VALUES ($1, $2, $3, 'queued', $4, $5, $6,"
-                        " $7)",
-                        &q);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s (id, org_id, name, status, parameters, created_by, created_at, job_id)"
+             " VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7)",
+             table);
+    int rc = db_prepare(db, sql, &q);
     if (!rc) {
         db_bind_text(q, 1, r->id);
         db_bind_text(q, 2, t->org_id);
@@ -176,11 +179,13 @@ int store_simrun_insert(struct db *db, const struct tenant *t, const struct simr
     return rc;
 }
 
-int store_simrun_get(struct db *db, const struct tenant *t, const char *id, struct simrun_row *out)
+static int run_get(struct db *db, const char *table, const struct tenant *t, const char *id,
+                   struct simrun_row *out)
 {
     struct db_stmt *q = NULL;
-    int rc = db_prepare(db, "SELECT " RUN_COLS " FROM simulation_runs WHERE id = $1 AND org_id = $2",
-                        &q);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT " RUN_COLS " FROM %s WHERE id = $1 AND org_id = $2", table);
+    int rc = db_prepare(db, sql, &q);
     if (!rc) {
         db_bind_text(q, 1, id);
         db_bind_text(q, 2, t->org_id);
@@ -191,15 +196,17 @@ int store_simrun_get(struct db *db, const struct tenant *t, const char *id, stru
     return rc;
 }
 
-int store_simrun_list(struct db *db, const struct tenant *t, int limit,
-                      void (*fn)(const struct simrun_row *, void *), void *arg)
+static int run_list(struct db *db, const char *table, const struct tenant *t, int limit,
+                    void (*fn)(const struct simrun_row *, void *), void *arg)
 {
     struct db_stmt *q = NULL;
-    int rc = db_prepare(db,
-                        "SELECT id, org_id, name, status, parameters, NULL, error, created_by,"
-                        " created_at, started_at, completed_at, job_id FROM simulation_runs"
-                        " WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                        &q);
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "SELECT id, org_id, name, status, parameters, NULL, error, created_by, created_at,"
+             " started_at, completed_at, job_id FROM %s WHERE org_id = $1"
+             " ORDER BY created_at DESC, id DESC LIMIT $2",
+             table);
+    int rc = db_prepare(db, sql, &q);
     int st = DB_DONE;
     if (!rc) {
         db_bind_text(q, 1, t->org_id);
@@ -217,13 +224,15 @@ int store_simrun_list(struct db *db, const struct tenant *t, int limit,
     return rc;
 }
 
-int store_simrun_start(struct db *db, const struct tenant *t, const char *id, int64_t now)
+static int run_start(struct db *db, const char *table, const struct tenant *t, const char *id,
+                     int64_t now)
 {
     struct db_stmt *q = NULL;
-    int rc = db_prepare(db,
-                        "UPDATE simulation_runs SET status = 'running', started_at = $3"
-                        " WHERE id = $1 AND org_id = $2",
-                        &q);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE %s SET status = 'running', started_at = $3 WHERE id = $1 AND org_id = $2",
+             table);
+    int rc = db_prepare(db, sql, &q);
     if (!rc) {
         db_bind_text(q, 1, id);
         db_bind_text(q, 2, t->org_id);
@@ -234,14 +243,16 @@ int store_simrun_start(struct db *db, const struct tenant *t, const char *id, in
     return rc;
 }
 
-int store_simrun_finish(struct db *db, const struct tenant *t, const char *id, const char *status,
-                        const char *results, const char *error, int64_t now)
+static int run_finish(struct db *db, const char *table, const struct tenant *t, const char *id,
+                      const char *status, const char *results, const char *error, int64_t now)
 {
     struct db_stmt *q = NULL;
-    int rc = db_prepare(db,
-                        "UPDATE simulation_runs SET status = $3, results = $4, error = $5,"
-                        " completed_at = $6 WHERE id = $1 AND org_id = $2",
-                        &q);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE %s SET status = $3, results = $4, error = $5, completed_at = $6"
+             " WHERE id = $1 AND org_id = $2",
+             table);
+    int rc = db_prepare(db, sql, &q);
     if (!rc) {
         db_bind_text(q, 1, id);
         db_bind_text(q, 2, t->org_id);
@@ -254,3 +265,33 @@ int store_simrun_finish(struct db *db, const struct tenant *t, const char *id, c
     db_finalize(q);
     return rc;
 }
+
+/* The two kinds of run share one shape; the table names are constants, never input. */
+#define RUN_API(prefix, table)                                                                     \
+    int store_##prefix##_insert(struct db *db, const struct tenant *t, const struct simrun_row *r) \
+    {                                                                                              \
+        return run_insert(db, table, t, r);                                                        \
+    }                                                                                              \
+    int store_##prefix##_get(struct db *db, const struct tenant *t, const char *id,                \
+                             struct simrun_row *out)                                               \
+    {                                                                                              \
+        return run_get(db, table, t, id, out);                                                     \
+    }                                                                                              \
+    int store_##prefix##_list(struct db *db, const struct tenant *t, int limit,                    \
+                              void (*fn)(const struct simrun_row *, void *), void *arg)            \
+    {                                                                                              \
+        return run_list(db, table, t, limit, fn, arg);                                             \
+    }                                                                                              \
+    int store_##prefix##_start(struct db *db, const struct tenant *t, const char *id, int64_t now) \
+    {                                                                                              \
+        return run_start(db, table, t, id, now);                                                   \
+    }                                                                                              \
+    int store_##prefix##_finish(struct db *db, const struct tenant *t, const char *id,             \
+                                const char *status, const char *results, const char *error,        \
+                                int64_t now)                                                       \
+    {                                                                                              \
+        return run_finish(db, table, t, id, status, results, error, now);                          \
+    }
+
+RUN_API(simrun, "simulation_runs")
+RUN_API(optrun, "optimization_runs")

@@ -199,6 +199,14 @@ int store_simrun_list(struct db *db, const struct tenant *t, int limit,
 int store_simrun_start(struct db *db, const struct tenant *t, const char *id, int64_t now);
 int store_simrun_finish(struct db *db, const struct tenant *t, const char *id, const char *status,
                         const char *results, const char *error, int64_t now);
+/* Optimisation runs (optimization_runs): the same row and contracts as simulation runs. */
+int store_optrun_insert(struct db *db, const struct tenant *t, const struct simrun_row *r);
+int store_optrun_get(struct db *db, const struct tenant *t, const char *id, struct simrun_row *out);
+int store_optrun_list(struct db *db, const struct tenant *t, int limit,
+                      void (*fn)(const struct simrun_row *, void *), void *arg);
+int store_optrun_start(struct db *db, const struct tenant *t, const char *id, int64_t now);
+int store_optrun_finish(struct db *db, const struct tenant *t, const char *id, const char *status,
+                        const char *results, const char *error, int64_t now);
 
 /* ---- audit log (store/audit.c) --------------------------------------------------------------------
  * Append-only: there is no update or delete function. Each organisation's rows form a chain: the hash of

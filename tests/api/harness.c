@@ -213,6 +213,17 @@ int srv_stop(struct srv *s, int sig)
     return -1;
 }
 
+int srv_exit_failures;
+
+void srv_stop_group(struct srv *s)
+{
+    int rc = srv_stop(s, 15);
+    if (rc != 0) {
+        fprintf(stderr, "the shared test server exited with %d (see its log in %s)\n", rc, s->dir);
+        srv_exit_failures++;
+    }
+}
+
 void srv_cleanup(struct srv *s)
 {
     if (s->pid > 0) {

@@ -39,6 +39,11 @@ void srv_setenv(struct srv *s, const char *kv);
 int srv_start(struct srv *s, int *status);
 /* Sends sig and waits for the exit; returns the exit code (or 128+signal). */
 int srv_stop(struct srv *s, int sig);
+/* srv_stop for a server a group teardown stops: a non-zero exit (a sanitizer report in the server,
+ * a failed drain) is printed and counted in srv_exit_failures, which main adds to cmocka's result
+ * (cmocka does not fail a run whose group teardown fails). */
+void srv_stop_group(struct srv *s);
+extern int srv_exit_failures;
 /* Removes the temporary directory. */
 void srv_cleanup(struct srv *s);
 /* Path of a file in the server's directory. */

@@ -32,7 +32,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    srv_stop(&S, 15);
+    srv_stop_group(&S);
     srv_cleanup(&S);
     return 0;
 }
@@ -409,5 +409,6 @@ int main(void)
         cmocka_unit_test(keep_alive_survives_error_answers),
         cmocka_unit_test(access_log_is_json_lines),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + srv_exit_failures;
 }

@@ -46,7 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    srv_stop(&S, 15);
+    srv_stop_group(&S);
     srv_cleanup(&S);
     return 0;
 }
@@ -2496,5 +2496,6 @@ int main(void)
         cmocka_unit_test(cli_keys_list_create_revoke),
         cmocka_unit_test(cli_keys_usage_errors_exit_2),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + srv_exit_failures;
 }

@@ -52,7 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    srv_stop(&S, 15);
+    srv_stop_group(&S);
     srv_cleanup(&S);
     return 0;
 }
@@ -1231,8 +1231,11 @@ static void long_run_names_keep_their_results(void **state)
 /* ---- 3. a run survives a crash of the server
  * ------------------------------------------------------ */
 
-/* Starts a run of 1.5 million years on srv_own (a few seconds under the sanitizers), waits until a worker
+/* Starts a run of 20 million years on srv_own (seconds under the sanitizers), waits until a worker
  * runs it, and kills the server (SIGKILL) in the middle; copies the run id. */
+#define LONG_RUN 20000000
+#define LONG_RUN_LIMIT "AEGIS_SIM_MAX_ITERATIONS=20000000"
+
 static void start_run_and_crash(const struct acct *a, long long seed, char id[64])
 {
     json_t *heavy = json_pack(
@@ -1244,7 +1247,7 @@ static void start_run_and_crash(const struct acct *a, long long seed, char id[64
         "productivity", "dist", "lognormal", "p05", 50000.0, "p95", 900000.0, "response", "dist",
         "pert", "min", 20000.0, "mode", 80000.0, "max", 300000.0);
     char path[200];
-    start_run(&srv_own, a->key, run_req(json_pack("[o]", heavy), 1500000, seed, NULL), id, false);
+    start_run(&srv_own, a->key, run_req(json_pack("[o]", heavy), LONG_RUN, seed, NULL), id, false);
     snprintf(path, sizeof path, "/api/v1/simulations/%s", id);
     for (int i = 0;; i++) {
         json_t *run = call_ok(&srv_own, "GET", path, a->key, NULL, 200);
@@ -1259,7 +1262,7 @@ static void start_run_and_crash(const struct acct *a, long long seed, char id[64
             fail_msg("the run did not start within 10 s");
         sleep_ms(50);
     }
-    sleep_ms(500);
+    sleep_ms(100);
     assert_int_equal(srv_stop(&srv_own, 9), 128 + 9);
     assert_int_equal(srv_start(&srv_own, NULL), 0);
     json_t *run = call_ok(&srv_own, "GET", path, a->key, NULL, 200);
@@ -1289,7 +1292,7 @@ static void sim_job_id(char job[64])
 static void run_survives_a_crash(void **state)
 {
     (void)state;
-    own_init((const char *[]){FAST_ARGON2, "AEGIS_JOB_LEASE_SECONDS=2", NULL});
+    own_init((const char *[]){FAST_ARGON2, "AEGIS_JOB_LEASE_SECONDS=2", LONG_RUN_LIMIT, NULL});
     struct acct a;
     signup(&srv_own, &a);
     char id[64];
@@ -1298,7 +1301,7 @@ static void run_survives_a_crash(void **state)
     if (strcmp(jstr(run, "status"), "done") != 0)
         fail_msg("after the restart the run ended %s: %s", jstr(run, "status"),
                  jstr(run, "error") ? jstr(run, "error") : "(no error)");
-    assert_int_equal(json_integer_value(jget(run, "results.iterations")), 1500000);
+    assert_int_equal(json_integer_value(jget(run, "results.iterations")), LONG_RUN);
     assert_string_equal(jstr(run, "results.seed"), "11");
     assert_true(jnum(run, "results.summary.mean") > 0);
     assert_true(json_is_null(json_object_get(run, "error")));
@@ -1323,7 +1326,7 @@ static void run_whose_job_dies_is_failed(void **state)
 {
     (void)state;
     own_init((const char *[]){FAST_ARGON2, "AEGIS_JOB_LEASE_SECONDS=2", "AEGIS_JOB_MAX_ATTEMPTS=1",
-                              NULL});
+                              LONG_RUN_LIMIT, NULL});
     struct acct a;
     signup(&srv_own, &a);
     char id[64], job[64];
@@ -1631,6 +1634,136 @@ static void cli_errors_exit_2(void **state)
         fail_msg("bad usage of aegis simulate:%s", problems);
 }
 
+/* ---- control optimisation ------------------------------------------------------------------------ */
+
+/* Waits for an optimisation run to finish (done or failed); returns it (new reference). */
+static json_t *wait_opt(const struct srv *s, const char *bearer, const char *id)
+{
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/optimization/%s", id);
+    for (long waited = 0;; waited += 50) {
+        json_t *run = call_ok(s, "GET", path, bearer, NULL, 200);
+        const char *st = jstr(run, "status");
+        assert_non_null(st);
+        if (!strcmp(st, "done") || !strcmp(st, "failed"))
+            return run;
+        json_decref(run);
+        if (waited > 60000)
+            fail_msg("optimisation %s still %s after 60 s", id, st);
+        sleep_ms(50);
+    }
+}
+
+static void templates_are_listed_with_the_catalog(void **state)
+{
+    (void)state;
+    struct acct a;
+    signup(&S, &a);
+    json_t *j = call_ok(&S, "GET", "/api/v1/controls/templates", a.key, NULL, 200);
+    json_t *data = jget(j, "data");
+    assert_int_equal(json_array_size(data), 4);
+    static const char *ids[] = {"healthcare-provider", "nis2-essential", "saas-data-breach",
+                                "sme-ransomware"};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *t = json_array_get(data, i);
+        if (strcmp(jstr(t, "id"), ids[i]))
+            fail_msg("template %zu is %s, want %s", i, jstr(t, "id"), ids[i]);
+        assert_non_null(jstr(t, "name"));
+        assert_true(json_array_size(jget(t, "template.scenarios")) >= 3);
+    }
+    assert_true(json_array_size(jget(j, "catalog.controls")) >= 30);
+    json_decref(j);
+}
+
+static void optimization_runs_as_a_job_on_a_template(void **state)
+{
+    (void)state;
+    struct acct a;
+    signup(&S, &a);
+    json_t *j = call_ok(&S, "POST", "/api/v1/optimize", a.key,
+                        "{\"template\":\"sme-ransomware\",\"iterations\":20000,\"seed\":7,"
+                        "\"frontier\":3,\"frontier_iterations\":5000}",
+                        202);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(j, "id"));
+    assert_string_equal(jstr(j, "object"), "optimization");
+    assert_string_equal(jstr(j, "parameters.objective"), "min_total_cost");
+    json_decref(j);
+    json_t *run = wait_opt(&S, a.key, id);
+    if (strcmp(jstr(run, "status"), "done"))
+        fail_msg("optimisation %s: %s", jstr(run, "status"), jstr(run, "error"));
+    json_t *res = jget(run, "results");
+    assert_true(json_array_size(jget(res, "solution.controls")) >= 1);
+    double base = jnum(res, "recheck.baseline.mean"), chosen = jnum(res, "recheck.chosen.mean");
+    double model = jnum(res, "solution.expected_loss"), sem = jnum(res, "recheck.chosen.sem");
+    if (!(chosen < base))
+        fail_msg("the chosen controls do not reduce the simulated loss: %g -> %g", base, chosen);
+    if (fabs(chosen - model) > 5 * sem)
+        fail_msg("re-check %g against the model's %g (5 standard errors %g)", chosen, model,
+                 5 * sem);
+    assert_true(jnum(res, "solution.optimality_gap") <= 1e-6);
+    assert_string_equal(jstr(res, "recheck.seed"), "7");
+    assert_int_equal(json_array_size(jget(res, "frontier")), 3);
+    assert_string_equal(jstr(run, "input.name"), "SME ransomware baseline");
+    json_decref(run);
+    /* listed, without results */
+    json_t *list = call_ok(&S, "GET", "/api/v1/optimization", a.key, NULL, 200);
+    json_t *first = json_array_get(jget(list, "data"), 0);
+    assert_string_equal(jstr(first, "id"), id);
+    assert_null(jget(first, "results"));
+    json_decref(list);
+}
+
+static void optimization_inputs_are_checked(void **state)
+{
+    (void)state;
+    struct acct a;
+    signup(&S, &a);
+    char viewer[64];
+    make_key(&S, a.key, "viewer", viewer);
+    struct resp r;
+    call(&S, "POST", "/api/v1/optimize", viewer, "{\"template\":\"sme-ransomware\"}", &r);
+    expect_status(&r, 403);
+    resp_free(&r);
+    call(&S, "POST", "/api/v1/optimize", a.key,
+         "{\"template\":\"sme-ransomware\",\"objective\":\"cheapest\"}", &r);
+    expect_error(&r, 400, "invalid_request", "objective must be");
+    resp_free(&r);
+    call(&S, "POST", "/api/v1/optimize", a.key, "{\"template\":\"no-such-template\"}", &r);
+    expect_error(&r, 400, "invalid_request", "template");
+    resp_free(&r);
+    call(&S, "POST", "/api/v1/optimize", a.key,
+         "{\"template\":\"sme-ransomware\",\"controls\":{\"catalog\":\"standard\","
+         "\"candidates\":[\"mfa\",\"quantum-firewall\"]}}",
+         &r);
+    expect_error(&r, 400, "invalid_request", "quantum-firewall");
+    resp_free(&r);
+    call(&S, "POST", "/api/v1/optimize", a.key,
+         "{\"template\":\"sme-ransomware\",\"iterations\":5000000}", &r);
+    expect_error(&r, 422, "limit_exceeded", "AEGIS_SIM_MAX_ITERATIONS");
+    resp_free(&r);
+    /* infeasible: the run fails with the constraint that cannot be met */
+    json_t *j = call_ok(&S, "POST", "/api/v1/optimize", a.key,
+                        "{\"template\":\"nis2-essential\",\"budget\":{\"one_off\":150000,"
+                        "\"yearly\":20000},\"iterations\":1000}",
+                        202);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(j, "id"));
+    json_decref(j);
+    json_t *run = wait_opt(&S, a.key, id);
+    assert_string_equal(jstr(run, "status"), "failed");
+    if (!strstr(jstr(run, "error"), "covering Art. 21(2)(") ||
+        !strstr(jstr(run, "error"), "the yearly budget is 20,000"))
+        fail_msg("infeasible run's error: %s", jstr(run, "error"));
+    json_decref(run);
+    /* another organisation does not see it */
+    struct acct b;
+    signup(&S, &b);
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/optimization/%s", id);
+    assert_int_equal(status_of(&S, "GET", path, b.key, NULL), 404);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1654,6 +1787,10 @@ int main(void)
         cmocka_unit_test(cli_csv_and_lec),
         cmocka_unit_test(cli_errors_exit_2),
         cmocka_unit_test(cli_long_portfolio_name),
+        cmocka_unit_test(templates_are_listed_with_the_catalog),
+        cmocka_unit_test(optimization_runs_as_a_job_on_a_template),
+        cmocka_unit_test(optimization_inputs_are_checked),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + srv_exit_failures;
 }

@@ -253,6 +253,24 @@ static void scenario_intact(struct world *w, const struct org *o, const struct o
         fail_msg("%c's scenario %s is no longer in %c's library", o->label, obj->id, o->label);
 }
 
+/* Waits until the run at path is done (the job worker polls every 50 ms; these runs are quick). */
+static void wait_done(struct world *w, const struct org *o, const char *path)
+{
+    for (int i = 0;; i++) {
+        json_t *run = call_ok(w, o->key, "GET", path, NULL, 200);
+        const char *st = jstr(run, "status");
+        bool done = !strcmp(st, "done"), failed = !strcmp(st, "failed");
+        json_decref(run);
+        if (failed)
+            fail_msg("%c's run %s failed", o->label, path);
+        if (done)
+            break;
+        if (i == 600)
+            fail_msg("%c's run %s is not done after 30 s", o->label, path);
+        sleep_ms(50);
+    }
+}
+
 /* A run is made and waited for: its snapshot is the finished run, which must not change after. */
 static void make_simulation(struct world *w, const struct org *o, struct object *out)
 {
@@ -272,16 +290,7 @@ static void make_simulation(struct world *w, const struct org *o, struct object 
     json_decref(j);
     char path[200];
     snprintf(path, sizeof path, "/api/v1/simulations/%s", out->id);
-    for (int i = 0;; i++) { /* the job worker polls every 50 ms; a 2000-year run is quick */
-        json_t *run = call_ok(w, o->key, "GET", path, NULL, 200);
-        bool done = !strcmp(jstr(run, "status"), "done");
-        json_decref(run);
-        if (done)
-            break;
-        if (i == 600)
-            fail_msg("%c's simulation %s is not done after 30 s", o->label, out->id);
-        sleep_ms(50);
-    }
+    wait_done(w, o, path);
     out->snapshot = owner_view(w, o->key, "simulations", out->id);
 }
 
@@ -289,6 +298,40 @@ static void simulation_intact(struct world *w, const struct org *o, const struct
 {
     if (!listed(w, o, "simulations", obj->id))
         fail_msg("%c's simulation %s is no longer in %c's list", o->label, obj->id, o->label);
+}
+
+/* An optimisation with an inline one-control catalog, made and waited for. */
+static void make_optimization(struct world *w, const struct org *o, struct object *out)
+{
+    int n = ++w->made;
+    char body[1200], name[100], scenario[100], control[100];
+    snprintf(name, sizeof name, "Optimisation %d of org %c", n, o->label);
+    snprintf(scenario, sizeof scenario, "Optimised scenario %d of org %c", n, o->label);
+    snprintf(control, sizeof control, "ctl-%d-of-%c", n, o->label == 'A' ? 'a' : 'b');
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"iterations\":2000,\"seed\":%d,\"scenarios\":[{\"name\":\"%s\","
+             "\"tags\":[\"ransomware\"],\"lef\":2,\"primary_loss\":{\"dist\":\"uniform\","
+             "\"min\":100,\"max\":900}}],\"controls\":{\"catalog\":{\"controls\":[{\"id\":\"%s\","
+             "\"name\":\"A control\",\"cost\":{\"one_off\":0,\"yearly\":10},\"effects\":[{"
+             "\"all\":true,\"tef\":50}]}]}}}",
+             name, n, scenario, control);
+    json_t *j = call_ok(w, o->key, "POST", "/api/v1/optimize", body, 202);
+    memset(out, 0, sizeof *out);
+    copy(out->id, sizeof out->id, jstr(j, "id"));
+    add_marker(out, name);
+    add_marker(out, scenario);
+    add_marker(out, control);
+    json_decref(j);
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/optimization/%s", out->id);
+    wait_done(w, o, path);
+    out->snapshot = owner_view(w, o->key, "optimization", out->id);
+}
+
+static void optimization_intact(struct world *w, const struct org *o, const struct object *obj)
+{
+    if (!listed(w, o, "optimization", obj->id))
+        fail_msg("%c's optimization %s is no longer in %c's list", o->label, obj->id, o->label);
 }
 
 static const struct fixture fixtures[] = {
@@ -299,6 +342,7 @@ static const struct fixture fixtures[] = {
     {"scenarios", make_scenario, NULL, NULL,
      "{\"name\":\"Replaced scenario\",\"lef\":1,\"primary_loss\":5000}", scenario_intact},
     {"simulations", make_simulation, NULL, NULL, NULL, simulation_intact},
+    {"optimization", make_optimization, NULL, NULL, NULL, optimization_intact},
 };
 #define NFIX ((int)(sizeof fixtures / sizeof fixtures[0]))
 
@@ -413,10 +457,10 @@ static int group_teardown(void **state)
             json_decref(w->b_objs[f][i].snapshot);
     }
     json_decref(w->routes);
-    int rc = srv_stop(&w->s, 15);
+    srv_stop_group(&w->s);
     srv_cleanup(&w->s);
     free(w);
-    return rc == 0 ? 0 : -1;
+    return 0;
 }
 
 /* Every string of A that B must never see: ids and data. */
@@ -706,9 +750,11 @@ static void every_id_route_has_a_fixture(void **state)
 static void lists_show_no_other_tenant(void **state)
 {
     struct world *w = *state;
-    static const char *must_cover[] = {"/api/v1/users", "/api/v1/keys", "/api/v1/audit-log",
-                                       "/api/v1/scenarios", "/api/v1/simulations"};
-    bool covered[5] = {false, false, false, false, false};
+    static const char *must_cover[] = {"/api/v1/users",       "/api/v1/keys",
+                                       "/api/v1/audit-log",   "/api/v1/scenarios",
+                                       "/api/v1/simulations", "/api/v1/optimization"};
+    enum { NCOVER = sizeof must_cover / sizeof must_cover[0] };
+    bool covered[NCOVER] = {false};
     struct buf failures;
     buf_init(&failures, BUF_CAP_LINE);
     const char *bearers[] = {w->b.key, w->b.session, w->b.admin_key};
@@ -720,7 +766,7 @@ static void lists_show_no_other_tenant(void **state)
         const char *pattern = json_string_value(json_object_get(route, "pattern"));
         if (strcmp(method, "GET") != 0 || strchr(pattern, '{') || has_flag(route, "public"))
             continue;
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < NCOVER; k++)
             covered[k] |= !strcmp(pattern, must_cover[k]);
         for (int b = 0; b < 3; b++) {
             struct resp r;
@@ -735,7 +781,7 @@ static void lists_show_no_other_tenant(void **state)
             resp_free(&r);
         }
     }
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < NCOVER; k++)
         if (!covered[k])
             buf_printf(&failures, "  %s is not in the route table any more\n", must_cover[k]);
     /* filters do not reach across: A's actor id, every action, the largest page, an old cursor */
@@ -762,7 +808,8 @@ static void lists_show_no_other_tenant(void **state)
     json_decref(mine);
     for (int f = 0; f < NFIX; f++)
         if (!strcmp(fixtures[f].resource, "scenarios") ||
-            !strcmp(fixtures[f].resource, "simulations"))
+            !strcmp(fixtures[f].resource, "simulations") ||
+            !strcmp(fixtures[f].resource, "optimization"))
             if (!listed(w, &w->b, fixtures[f].resource, w->b_objs[f][0].id))
                 buf_printf(&failures, "  B's own %s %s is not in B's list\n", fixtures[f].resource,
                            w->b_objs[f][0].id);
@@ -844,5 +891,6 @@ int main(void)
         cmocka_unit_test(own_ids_work),
         cmocka_unit_test(lists_after_the_matrix),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return failed + srv_exit_failures;
 }
