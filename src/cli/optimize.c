@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 
 #include "core/err.h"
+#include "core/fmt.h"
 #include "core/yaml.h"
 #include "risk/opt.h"
 
@@ -48,21 +49,6 @@ static bool parse_amount(const char *s, double *out)
     return true;
 }
 
-static const char *money(double v, char *out, size_t n)
-{
-    char digits[64];
-    snprintf(digits, sizeof digits, "%.0f", fabs(v));
-    size_t len = strlen(digits), o = 0;
-    if (v < 0 && o + 1 < n)
-        out[o++] = '-';
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
-}
 
 /* The number at a dotted path ("baseline.mean"), or NAN. */
 static double num(const json_t *o, const char *path)
@@ -92,27 +78,27 @@ static void print_table(const json_t *r)
     json_array_foreach(ctl, i, x)
     {
         printf("%-28.28s %-40.40s %12s %12s\n", json_string_value(json_object_get(x, "id")),
-               json_string_value(json_object_get(x, "name")), money(num(x, "one_off"), a, sizeof a),
-               money(num(x, "annual_cost"), b, sizeof b));
+               json_string_value(json_object_get(x, "name")), fmt_money(num(x, "one_off"), a, sizeof a),
+               fmt_money(num(x, "annual_cost"), b, sizeof b));
     }
     if (!json_array_size(ctl))
         printf("(none: no control pays for itself under this objective and these budgets)\n");
     printf("\ncost             %s a year (annualised), %s one-off\n",
-           money(num(sol, "annual_cost"), a, sizeof a), money(num(sol, "one_off"), b, sizeof b));
+           fmt_money(num(sol, "annual_cost"), a, sizeof a), fmt_money(num(sol, "one_off"), b, sizeof b));
     printf("expected loss    %s a year, from %s (model); optimality gap %.2g, %d rounds\n",
-           money(num(sol, "expected_loss"), a, sizeof a),
-           money(num(sol, "baseline_expected_loss"), b, sizeof b), num(sol, "optimality_gap"),
+           fmt_money(num(sol, "expected_loss"), a, sizeof a),
+           fmt_money(num(sol, "baseline_expected_loss"), b, sizeof b), num(sol, "optimality_gap"),
            (int)num(sol, "rounds"));
     printf("\nre-check         %lld simulated years, seed %s, the same years for both\n",
            (long long)num(rc, "iterations"), json_string_value(json_object_get(rc, "seed")));
     printf("                 %16s %16s %16s\n", "mean", "VaR 95", "VaR 99");
-    printf("baseline         %16s %16s %16s\n", money(num(rc, "baseline.mean"), a, sizeof a),
-           money(num(rc, "baseline.var95"), b, sizeof b),
-           money(num(rc, "baseline.var99"), c, sizeof c));
-    printf("with the choice  %16s %16s %16s\n", money(num(rc, "chosen.mean"), a, sizeof a),
-           money(num(rc, "chosen.var95"), b, sizeof b),
-           money(num(rc, "chosen.var99"), c, sizeof c));
-    printf("risk reduction   %s a year", money(num(rc, "risk_reduction"), a, sizeof a));
+    printf("baseline         %16s %16s %16s\n", fmt_money(num(rc, "baseline.mean"), a, sizeof a),
+           fmt_money(num(rc, "baseline.var95"), b, sizeof b),
+           fmt_money(num(rc, "baseline.var99"), c, sizeof c));
+    printf("with the choice  %16s %16s %16s\n", fmt_money(num(rc, "chosen.mean"), a, sizeof a),
+           fmt_money(num(rc, "chosen.var95"), b, sizeof b),
+           fmt_money(num(rc, "chosen.var99"), c, sizeof c));
+    printf("risk reduction   %s a year", fmt_money(num(rc, "risk_reduction"), a, sizeof a));
     double rosi = num(rc, "rosi"), pay = num(rc, "payback_years");
     if (isfinite(rosi))
         printf(", ROSI %.0f%%", 100 * rosi);
@@ -123,8 +109,8 @@ static void print_table(const json_t *r)
         printf(
             "Gordon-Loeb      the spend (%s a year) exceeds 1/e of the expected loss it protects "
             "(%s): rarely justified\n",
-            money(num(rc, "gordon_loeb.spend"), a, sizeof a),
-            money(num(rc, "gordon_loeb.limit"), b, sizeof b));
+            fmt_money(num(rc, "gordon_loeb.spend"), a, sizeof a),
+            fmt_money(num(rc, "gordon_loeb.limit"), b, sizeof b));
     const json_t *fr = json_object_get(r, "frontier");
     if (fr) {
         printf("\n%12s %14s %16s %16s  controls\n", "budget", "spend", "expected loss",
@@ -132,14 +118,14 @@ static void print_table(const json_t *r)
         json_array_foreach(fr, i, x)
         {
             if (!json_is_true(json_object_get(x, "feasible"))) {
-                printf("%12s  infeasible: %s\n", money(num(x, "budget"), a, sizeof a),
+                printf("%12s  infeasible: %s\n", fmt_money(num(x, "budget"), a, sizeof a),
                        json_string_value(json_object_get(x, "reason")));
                 continue;
             }
-            printf("%12s %14s %16s %16s  ", money(num(x, "budget"), a, sizeof a),
-                   money(num(x, "annual_cost"), b, sizeof b),
-                   money(num(x, "expected_loss"), c, sizeof c),
-                   money(num(x, "simulated.mean"), d, sizeof d));
+            printf("%12s %14s %16s %16s  ", fmt_money(num(x, "budget"), a, sizeof a),
+                   fmt_money(num(x, "annual_cost"), b, sizeof b),
+                   fmt_money(num(x, "expected_loss"), c, sizeof c),
+                   fmt_money(num(x, "simulated.mean"), d, sizeof d));
             size_t k;
             const json_t *y;
             json_array_foreach(json_object_get(x, "controls"), k, y)

@@ -7,6 +7,7 @@
 
 #include "core/crypto.h"
 #include "core/err.h"
+#include "core/fmt.h"
 #include "core/yaml.h"
 #include "risk/mc.h"
 
@@ -59,22 +60,6 @@ static void progress(uint64_t done, uint64_t total, void *arg)
     fflush(stderr);
 }
 
-static const char *money(double v, char *out, size_t n)
-{
-    /* 12,345,678 style, no decimals: losses are reported in whole currency units */
-    char digits[64];
-    snprintf(digits, sizeof digits, "%.0f", v < 0 ? -v : v);
-    size_t len = strlen(digits), o = 0;
-    if (v < 0 && o + 1 < n)
-        out[o++] = '-';
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
-}
 
 static void print_table(const struct mc_result *r, const struct fair_portfolio *p)
 {
@@ -83,20 +68,20 @@ static void print_table(const struct mc_result *r, const struct fair_portfolio *
     printf("%s: %" PRIu64 " simulated years, %s semantics, seed %" PRIu64 ", %d thread(s), %.2f s\n\n",
            p->name, r->iterations, r->semantics == MC_COMPOUND ? "compound" : "product", r->seed,
            r->threads, r->seconds);
-    printf("annual loss      mean %s (sd %s, standard error %s)\n", money(s->mean, a, sizeof a),
-           money(s->sd, b, sizeof b), money(s->sem, c, sizeof c));
-    printf("                 min %s  max %s  P(no loss) %.4f\n", money(s->min, a, sizeof a),
-           money(s->max, b, sizeof b), s->p_zero);
+    printf("annual loss      mean %s (sd %s, standard error %s)\n", fmt_money(s->mean, a, sizeof a),
+           fmt_money(s->sd, b, sizeof b), fmt_money(s->sem, c, sizeof c));
+    printf("                 min %s  max %s  P(no loss) %.4f\n", fmt_money(s->min, a, sizeof a),
+           fmt_money(s->max, b, sizeof b), s->p_zero);
     printf("percentiles     ");
     for (int i = 0; i < MC_NPCT; i++)
-        printf(" p%g %s%s", mc_percentiles[i], money(s->pct[i], a, sizeof a),
+        printf(" p%g %s%s", mc_percentiles[i], fmt_money(s->pct[i], a, sizeof a),
                i == 5 ? "\n                " : "");
-    printf("\nVaR              95%% %s  99%% %s\n", money(s->var95, a, sizeof a),
-           money(s->var99, b, sizeof b));
-    printf("TVaR             95%% %s  99%% %s\n", money(s->tvar95, a, sizeof a),
-           money(s->tvar99, b, sizeof b));
+    printf("\nVaR              95%% %s  99%% %s\n", fmt_money(s->var95, a, sizeof a),
+           fmt_money(s->var99, b, sizeof b));
+    printf("TVaR             95%% %s  99%% %s\n", fmt_money(s->tvar95, a, sizeof a),
+           fmt_money(s->tvar99, b, sizeof b));
     for (size_t t = 0; t < r->nthresholds; t++)
-        printf("P(loss > %s) = %.4f\n", money(r->thresholds[t], a, sizeof a), s->p_exceed[t]);
+        printf("P(loss > %s) = %.4f\n", fmt_money(r->thresholds[t], a, sizeof a), s->p_exceed[t]);
     if (r->semantics == MC_COMPOUND)
         printf("loss events      mean %.3f a year (sd %.3f, max %" PRIu64 "), P(none) %.4f\n",
                s->events_mean, s->events_sd, s->events_max, s->events_p_zero);
@@ -105,8 +90,8 @@ static void print_table(const struct mc_result *r, const struct fair_portfolio *
     for (size_t i = 0; i < r->n; i++) {
         const struct mc_summary *x = &r->scenario[i];
         printf("%-28.28s %16s %16s %16s %16s %7.1f%% %7.1f%%\n", p->s[i].name,
-               money(x->mean, a, sizeof a), money(x->pct[6], b, sizeof b),
-               money(x->var99, c, sizeof c), money(x->tvar99, d, sizeof d),
+               fmt_money(x->mean, a, sizeof a), fmt_money(x->pct[6], b, sizeof b),
+               fmt_money(x->var99, c, sizeof c), fmt_money(x->tvar99, d, sizeof d),
                s->mean > 0 ? 100 * r->contrib_mean[i] / s->mean : 0,
                s->tvar99 > 0 ? 100 * r->contrib_tvar99[i] / s->tvar99 : 0);
     }

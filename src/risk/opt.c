@@ -2,6 +2,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/fmt.h"
 #include "core/yaml.h"
 
 #include <glpk.h>
@@ -487,18 +488,6 @@ struct milp {
     double *val;
 };
 
-static void money(double v, char *out, size_t n)
-{
-    char digits[64];
-    snprintf(digits, sizeof digits, "%.0f", v);
-    size_t len = strlen(digits), o = 0;
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        out[o++] = digits[i];
-        if (digits[i] != '-' && (len - i - 1) % 3 == 0 && i + 1 < len)
-            out[o++] = ',';
-    }
-    out[o] = '\0';
-}
 
 /* Which controls may be chosen: candidates, not implemented, whose group no implemented control
  * occupies, whose requirements are implemented or themselves choosable (to a fixed point). */
@@ -819,8 +808,8 @@ static void diagnose(const struct opt_problem *pb, const bool *ok, double budget
             return;
         }
         if (best[0] > budget_yearly) {
-            money(best[0], a, sizeof a);
-            money(budget_yearly, b, sizeof b);
+            fmt_money(best[0], a, sizeof a);
+            fmt_money(budget_yearly, b, sizeof b);
             snprintf(err, errlen,
                      "covering Art. 21(2)(%c) needs at least %s a year; the yearly "
                      "budget is %s",
@@ -828,8 +817,8 @@ static void diagnose(const struct opt_problem *pb, const bool *ok, double budget
             return;
         }
         if (best[1] > budget_one_off) {
-            money(best[1], a, sizeof a);
-            money(budget_one_off, b, sizeof b);
+            fmt_money(best[1], a, sizeof a);
+            fmt_money(budget_one_off, b, sizeof b);
             snprintf(err, errlen,
                      "covering Art. 21(2)(%c) needs at least %s one-off; the one-off "
                      "budget is %s",
@@ -846,8 +835,8 @@ static void diagnose(const struct opt_problem *pb, const bool *ok, double budget
     q.target_loss = INFINITY;
     if (oa(&q, ok, OPT_MIN_SPEND, INFINITY, budget_one_off, x, &lb, &rounds) == 0 &&
         cost_of(pb, x, false) > budget_yearly) {
-        money(cost_of(pb, x, false), a, sizeof a);
-        money(budget_yearly, b, sizeof b);
+        fmt_money(cost_of(pb, x, false), a, sizeof a);
+        fmt_money(budget_yearly, b, sizeof b);
         snprintf(err, errlen,
                  "meeting the coverage, group and prerequisite constraints together "
                  "needs at least %s a year; the yearly budget is %s",
@@ -882,8 +871,8 @@ int opt_solve(const struct opt_problem *pb, double yearly_budget, struct opt_sol
             double lb2;
             if (oa(pb, ok, OPT_MAX_REDUCTION, by, pb->budget_one_off, x, &lb2, &r2) == 0) {
                 char a[64], b[64];
-                money(opt_expected_loss(pb, x), a, sizeof a);
-                money(pb->target_loss, b, sizeof b);
+                fmt_money(opt_expected_loss(pb, x), a, sizeof a);
+                fmt_money(pb->target_loss, b, sizeof b);
                 snprintf(err, errlen,
                          "the lowest expected annual loss reachable within the "
                          "constraints is %s; the target is %s",
