@@ -46,9 +46,9 @@ static inline double clamp01(double x)
 static void init_streams(uint64_t *st, uint64_t seed, size_t s, const uint64_t *years, uint64_t first,
                          size_t len)
 {
-    uint64_t base = (uint64_t)s << 40;
+    uint64_t base = (uint64_t)s << 40, key = rng_key(seed);
     for (size_t i = 0; i < len; i++)
-        st[i] = rng_state(seed, base | (years ? years[i] : first + i));
+        st[i] = rng_state_keyed(key, base | (years ? years[i] : first + i));
 }
 
 /* The frequency draw a copula correlates: the loss event frequency, or the threat event frequency. */

@@ -1,16 +1,16 @@
 /*
  * rng: random streams for the Monte Carlo engine.
  *
- * A stream is named by (seed, stream id); its n-th output depends only on those and n, never on which
- * thread draws it or what other streams did. The engine gives every (scenario, simulated year) its
- * own stream, so results are bit-identical on any number of threads and any year can be simulated
- * again alone. The stream's starting state is a Philox2x64-10 output (Random123) of the counter
- * (0, stream id) under the key seed: a counter-based function, so states of different streams are
- * unrelated 64-bit values. Within a stream, outputs are SplitMix64 (a Weyl sequence through a 64-bit
- * mixing function; it passes BigCrush), so a draw costs a few cycles. A stream is a single 64-bit
- * word, which lets the engine keep thousands of them in an array and draw for all of them in a loop
- * (dist_fill). Header-only, no allocation, no global state; a struct rng is used by one thread at a
- * time.
+ * A stream is named by (seed, stream id); its n-th output depends only on those and n, never on
+ * which thread draws it or what other streams did. The engine gives every (scenario, simulated
+ * year) its own stream, so results are bit-identical on any number of threads and any year can be
+ * simulated again alone. The stream's starting state is the stream id through two rounds of a
+ * 64-bit mixing bijection under a key made from the seed by Philox2x64-10 (Random123), so states of
+ * different streams are unrelated 64-bit values. Within a stream, outputs are SplitMix64 (a Weyl
+ * sequence through a 64-bit mixing function; it passes BigCrush), so a draw costs a few cycles. A
+ * stream is a single 64-bit word, which lets the engine keep thousands of them in an array and draw
+ * for all of them in a loop (dist_fill). Header-only, no allocation, no global state; a struct rng
+ * is used by one thread at a time.
  */
 #ifndef AEGIS_RISK_RNG_H
 #define AEGIS_RISK_RNG_H
@@ -22,12 +22,34 @@ struct rng {
     uint64_t s;
 };
 
-/* The starting state of stream (seed, stream). */
-static inline uint64_t rng_state(uint64_t seed, uint64_t stream)
+/* The key of a seed: Philox2x64-10 (Random123) of the counter 0 under the seed. */
+static inline uint64_t rng_key(uint64_t seed)
 {
-    philox2x64_ctr_t ctr = {{0, stream}};
+    philox2x64_ctr_t ctr = {{0, 0}};
     philox2x64_key_t key = {{seed}};
     return philox2x64(ctr, key).v[0];
+}
+
+/* The 64-bit finaliser of MurmurHash3: a bijection with full avalanche. */
+static inline uint64_t rng_fmix(uint64_t z)
+{
+    z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+    z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+    return z ^ (z >> 33);
+}
+
+/* The starting state of stream (seed, stream): the seed mixed into a key by one Philox2x64-10
+ * output, then two finaliser rounds of the stream id under that key. Distinct (seed, stream) pairs
+ * give unrelated states; with the key computed once (rng_state_keyed), a state costs a few cycles
+ * (the engine starts one per scenario-year). */
+static inline uint64_t rng_state_keyed(uint64_t key, uint64_t stream)
+{
+    return rng_fmix(rng_fmix(stream ^ key) + 0x9e3779b97f4a7c15ULL);
+}
+
+static inline uint64_t rng_state(uint64_t seed, uint64_t stream)
+{
+    return rng_state_keyed(rng_key(seed), stream);
 }
 
 static inline void rng_init(struct rng *r, uint64_t seed, uint64_t stream)
