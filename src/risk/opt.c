@@ -167,17 +167,14 @@ static int parse_control(const json_t *j, size_t i, const struct fair_portfolio 
                             "control \"%s\": effects[%zu].%s must be a percentage in [0, 100)",
                             c->id, e, factor_key[f]);
         }
+        for (size_t t = 0; t < json_array_size(tags); t++)
+            if (!json_is_string(json_array_get(tags, t)))
+                return fail(err, errlen, "control \"%s\": effects[%zu].tags[%zu] must be a string",
+                            c->id, e, t);
         for (size_t s = 0; s < p->n; s++) {
             bool match = all;
-            for (size_t t = 0; !match && t < json_array_size(tags); t++) {
-                const char *tag = json_string_value(json_array_get(tags, t));
-                if (!tag)
-                    return fail(err, errlen,
-                                "control \"%s\": effects[%zu].tags[%zu] must be a "
-                                "string",
-                                c->id, e, t);
-                match = has_tag(&p->s[s], tag);
-            }
+            for (size_t t = 0; !match && t < json_array_size(tags); t++)
+                match = has_tag(&p->s[s], json_string_value(json_array_get(tags, t)));
             if (!match)
                 continue;
             /* one control reduces a factor once: the largest of its matching effects */
@@ -477,6 +474,7 @@ void opt_apply(struct opt_problem *pb, const bool *on)
 
 struct milp {
     glp_prob *lp;
+    double scale; /* amounts in the MILP are divided by it, so its numbers are near 1 */
     size_t nfree;
     size_t *var_of; /* control -> column (1-based), 0 when not free */
     size_t nterm;
@@ -487,7 +485,6 @@ struct milp {
     int *ind;         /* scratch for rows, 1-based */
     double *val;
 };
-
 
 /* Which controls may be chosen: candidates, not implemented, whose group no implemented control
  * occupies, whose requirements are implemented or themselves choosable (to a fixed point). */
@@ -552,8 +549,15 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
     size_t ncap = pb->nc + 2 * pb->p.n + 8;
     M->ind = xcalloc(ncap + 1, sizeof *M->ind);
     M->val = xcalloc(ncap + 1, sizeof *M->val);
-    /* the loss's weight and the cost's in the objective; a tiny weight breaks ties */
+    /* the loss's weight and the cost's in the objective; a tiny weight breaks ties. Amounts are
+     * divided by the larger of the baseline loss and the candidates' total cost: with raw amounts
+     * (1e9 and more) GLPK's tolerances made it miss feasible solutions */
     double wl = obj == OPT_MIN_SPEND ? 1e-9 : 1, wc = obj == OPT_MAX_REDUCTION ? 1e-9 : 1;
+    double total_cost = 0;
+    for (size_t c = 0; c < pb->nc; c++)
+        if (ok[c])
+            total_cost += pb->c[c].annual;
+    M->scale = fmax(1, fmax(opt_expected_loss(pb, NULL), total_cost));
     for (size_t c = 0; c < pb->nc; c++) {
         if (!ok[c])
             continue;
@@ -561,7 +565,7 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
         M->var_of[c] = (size_t)col;
         M->nfree++;
         glp_set_col_kind(M->lp, col, GLP_BV);
-        glp_set_obj_coef(M->lp, col, wc * pb->c[c].annual);
+        glp_set_obj_coef(M->lp, col, wc * pb->c[c].annual / M->scale);
     }
     M->term_s = xcalloc(2 * pb->p.n + 1, sizeof *M->term_s);
     M->term_k = xcalloc(2 * pb->p.n + 1, sizeof *M->term_k);
@@ -571,7 +575,7 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
     int trow = 0;
     if (obj == OPT_MIN_SPEND && isfinite(pb->target_loss)) {
         trow = glp_add_rows(M->lp, 1);
-        glp_set_row_bnds(M->lp, trow, GLP_UP, 0, pb->target_loss);
+        glp_set_row_bnds(M->lp, trow, GLP_UP, 0, pb->target_loss / M->scale);
     }
     int nt = 0;
     for (size_t s = 0; s < pb->p.n; s++) {
@@ -583,7 +587,7 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
             size_t t = M->nterm++;
             M->term_s[t] = s;
             M->term_k[t] = k;
-            M->term_c[t] = AB[k];
+            M->term_c[t] = AB[k] / M->scale;
             /* z = sum of x_c ln(factor): z's range is [sum of the negative logs, 0] */
             int n = 0;
             double zmin = 0;
@@ -629,11 +633,11 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
         for (size_t c = 0; c < pb->nc; c++)
             if (M->var_of[c]) {
                 M->ind[++n] = (int)M->var_of[c];
-                M->val[n] = which ? pb->c[c].one_off : pb->c[c].annual;
+                M->val[n] = (which ? pb->c[c].one_off : pb->c[c].annual) / M->scale;
             }
         int row = glp_add_rows(M->lp, 1);
         glp_set_mat_row(M->lp, row, n, M->ind, M->val);
-        glp_set_row_bnds(M->lp, row, GLP_UP, 0, cap);
+        glp_set_row_bnds(M->lp, row, GLP_UP, 0, cap / M->scale);
     }
     /* groups: at most one member */
     for (size_t c = 0; c < pb->nc; c++) {
@@ -703,7 +707,7 @@ static int milp_solve(struct milp *M, const struct opt_problem *pb, bool *on, do
     int st = glp_mip_status(M->lp);
     if (ret != 0 || (st != GLP_OPT && st != GLP_FEAS))
         return -1;
-    *obj = glp_mip_obj_val(M->lp);
+    *obj = glp_mip_obj_val(M->lp) * M->scale;
     for (size_t c = 0; c < pb->nc; c++)
         on[c] = M->var_of[c] && glp_mip_col_val(M->lp, (int)M->var_of[c]) > 0.5;
     return 0;
@@ -953,7 +957,10 @@ static int simulate(struct opt_problem *pb, const bool *on, const struct opt_run
                          .threads = o->threads,
                          .cancel = o->cancel};
     int rc = mc_run(&pb->p, &mo, res, err, errlen);
-    opt_apply(pb, NULL);
+    for (size_t s = 0; s < pb->p.n; s++) { /* back to the parsed scenarios */
+        struct fair_scenario *sc = &pb->p.s[s];
+        sc->m_freq = sc->m_vuln = sc->m_primary = sc->m_secondary = 1;
+    }
     return rc;
 }
 
