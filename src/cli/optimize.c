@@ -49,7 +49,6 @@ static bool parse_amount(const char *s, double *out)
     return true;
 }
 
-
 /* The number at a dotted path ("baseline.mean"), or NAN. */
 static double num(const json_t *o, const char *path)
 {
@@ -78,17 +77,21 @@ static void print_table(const json_t *r)
     json_array_foreach(ctl, i, x)
     {
         printf("%-28.28s %-40.40s %12s %12s\n", json_string_value(json_object_get(x, "id")),
-               json_string_value(json_object_get(x, "name")), fmt_money(num(x, "one_off"), a, sizeof a),
+               json_string_value(json_object_get(x, "name")),
+               fmt_money(num(x, "one_off"), a, sizeof a),
                fmt_money(num(x, "annual_cost"), b, sizeof b));
     }
     if (!json_array_size(ctl))
         printf("(none: no control pays for itself under this objective and these budgets)\n");
     printf("\ncost             %s a year (annualised), %s one-off\n",
-           fmt_money(num(sol, "annual_cost"), a, sizeof a), fmt_money(num(sol, "one_off"), b, sizeof b));
-    printf("expected loss    %s a year, from %s (model); optimality gap %.2g, %d rounds\n",
+           fmt_money(num(sol, "annual_cost"), a, sizeof a),
+           fmt_money(num(sol, "one_off"), b, sizeof b));
+    printf("expected loss    %s a year, from %s (model); optimality gap %.2g, %d rounds%s\n",
            fmt_money(num(sol, "expected_loss"), a, sizeof a),
            fmt_money(num(sol, "baseline_expected_loss"), b, sizeof b), num(sol, "optimality_gap"),
-           (int)num(sol, "rounds"));
+           (int)num(sol, "rounds"),
+           json_is_true(json_object_get(sol, "time_limited")) ? " (stopped at the time limit)"
+                                                              : "");
     printf("\nre-check         %lld simulated years, seed %s, the same years for both\n",
            (long long)num(rc, "iterations"), json_string_value(json_object_get(rc, "seed")));
     printf("                 %16s %16s %16s\n", "mean", "VaR 95", "VaR 99");

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define OA_TOL 1e-9   /* relative: outer approximation stops when the bounds meet this closely */
-#define OA_ROUNDS 200 /* and gives up (reporting its gap) after this many rounds */
-#define INIT_CUTS 8   /* tangent points per term before the first round */
+#define OA_ROUNDS 200 /* outer approximation gives up (reporting its gap) after this many rounds   \
+                       */
+#define INIT_CUTS 16  /* tangent points per term before the first round */
+#define OA_STALL 3    /* ... or after this many rounds in which neither bound moved */
 
 static __attribute__((format(printf, 3, 4))) int fail(char *err, size_t errlen, const char *fmt,
                                                       ...)
@@ -249,19 +251,21 @@ int opt_parse(const json_t *doc, struct opt_problem *out, char *err, size_t errl
 {
     memset(out, 0, sizeof *out);
     out->budget_one_off = out->budget_yearly = INFINITY;
+    out->gap = OPT_DEFAULT_GAP;
+    out->time_limit = OPT_DEFAULT_TIME_LIMIT;
     if (!json_is_object(doc))
         return fail(err, errlen,
                     "an optimisation input is an object with scenarios, controls, "
                     "budget and objective");
     static const char *const fields[] = {"name",        "description", "thresholds", "correlation",
                                          "scenarios",   "controls",    "budget",     "objective",
-                                         "target_loss", "coverage",    NULL};
+                                         "target_loss", "coverage",    "solver",     NULL};
     const char *bad;
     if (!only(doc, fields, &bad))
         return fail(err, errlen,
                     "unknown field \"%s\" (name, description, thresholds, "
                     "correlation, scenarios, controls, budget, objective, "
-                    "target_loss, coverage)",
+                    "target_loss, coverage, solver)",
                     bad);
     json_t *port = json_object();
     static const char *const pf[] = {"name", "description", "thresholds", "correlation",
@@ -377,6 +381,20 @@ int opt_parse(const json_t *doc, struct opt_problem *out, char *err, size_t errl
         if (n2 && letters(n2, &out->coverage, "coverage.nis2", err, errlen))
             return AEG_EINVAL;
     }
+    const json_t *sv = json_object_get(doc, "solver");
+    if (sv) {
+        static const char *const sf[] = {"gap", "time_limit", NULL};
+        if (!json_is_object(sv) || !only(sv, sf, &bad))
+            return fail(err, errlen, "solver must be an object with gap and time_limit");
+        const json_t *v = json_object_get(sv, "gap");
+        if (v && !number_in(v, 0, 0.5, &out->gap))
+            return fail(err, errlen, "solver.gap must be a relative gap from 0 to 0.5");
+        v = json_object_get(sv, "time_limit");
+        if (v && !(number_in(v, 0, 86400, &out->time_limit) && out->time_limit > 0))
+            return fail(err, errlen,
+                        "solver.time_limit must be a number of seconds, above 0 and "
+                        "at most 86400");
+    }
     for (size_t s = 0; s < out->p.n; s++) {
         double ev, pr, se;
         fair_expectations(&out->p.s[s], &ev, &pr, &se);
@@ -475,6 +493,7 @@ void opt_apply(struct opt_problem *pb, const bool *on)
 struct milp {
     glp_prob *lp;
     double scale; /* amounts in the MILP are divided by it, so its numbers are near 1 */
+    double w;     /* and the objective is multiplied by this (milp_objective) */
     size_t nfree;
     size_t *var_of; /* control -> column (1-based), 0 when not free */
     size_t nterm;
@@ -513,13 +532,17 @@ static bool *choosable(const struct opt_problem *pb)
 
 static void add_cut(struct milp *M, size_t k, double z0)
 {
-    /* t >= C e^z0 (1 + z - z0): the tangent of C e^z at z0 */
-    double C = M->term_c[k], e = C * exp(z0);
+    /* t >= C e^z0 (1 + z - z0): the tangent of C e^z at z0, divided through by C e^z0 so the
+     * row's numbers are near 1 wherever t is (a term cut to a millionth of its size would
+     * otherwise sit below GLPK's feasibility tolerance, and its cuts would not bind) */
+    double e = M->term_c[k] * exp(z0);
+    if (!(e > 1e-14))
+        return; /* a term below 1e-14 of the scale: t >= 0 is as good (and keeps 1/e sane) */
     int row = glp_add_rows(M->lp, 1);
     int ind[3] = {0, M->tcol[k], M->zcol[k]};
-    double val[3] = {0, 1, -e};
+    double val[3] = {0, 1 / e, -1};
     glp_set_mat_row(M->lp, row, 2, ind, val);
-    glp_set_row_bnds(M->lp, row, GLP_LO, e * (1 - z0), 0);
+    glp_set_row_bnds(M->lp, row, GLP_LO, 1 - z0, 0);
 }
 
 static void milp_free(struct milp *M)
@@ -536,6 +559,8 @@ static void milp_free(struct milp *M)
     free(M->val);
 }
 
+static void milp_objective(struct milp *M, const struct opt_problem *pb, enum opt_objective obj);
+
 /* Builds the MILP for objective obj (coverage, groups, requirements, the budgets given; with
  * OPT_MIN_SPEND the target on the loss). */
 static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_objective obj,
@@ -549,15 +574,14 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
     size_t ncap = pb->nc + 2 * pb->p.n + 8;
     M->ind = xcalloc(ncap + 1, sizeof *M->ind);
     M->val = xcalloc(ncap + 1, sizeof *M->val);
-    /* the loss's weight and the cost's in the objective; a tiny weight breaks ties. Amounts are
-     * divided by the larger of the baseline loss and the candidates' total cost: with raw amounts
-     * (1e9 and more) GLPK's tolerances made it miss feasible solutions */
-    double wl = obj == OPT_MIN_SPEND ? 1e-9 : 1, wc = obj == OPT_MAX_REDUCTION ? 1e-9 : 1;
+    /* amounts are divided by the larger of the baseline loss and the candidates' total cost:
+     * with raw amounts (1e9 and more) GLPK's tolerances made it miss feasible solutions */
     double total_cost = 0;
     for (size_t c = 0; c < pb->nc; c++)
         if (ok[c])
             total_cost += pb->c[c].annual;
     M->scale = fmax(1, fmax(opt_expected_loss(pb, NULL), total_cost));
+    M->w = 1;
     for (size_t c = 0; c < pb->nc; c++) {
         if (!ok[c])
             continue;
@@ -565,7 +589,6 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
         M->var_of[c] = (size_t)col;
         M->nfree++;
         glp_set_col_kind(M->lp, col, GLP_BV);
-        glp_set_obj_coef(M->lp, col, wc * pb->c[c].annual / M->scale);
     }
     M->term_s = xcalloc(2 * pb->p.n + 1, sizeof *M->term_s);
     M->term_k = xcalloc(2 * pb->p.n + 1, sizeof *M->term_k);
@@ -605,14 +628,15 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
             glp_set_col_bnds(M->lp, M->zcol[t], zmin < 0 ? GLP_DB : GLP_FX, zmin, 0);
             M->tcol[t] = glp_add_cols(M->lp, 1);
             glp_set_col_bnds(M->lp, M->tcol[t], GLP_LO, 0, 0);
-            glp_set_obj_coef(M->lp, M->tcol[t], wl);
             M->ind[++n] = M->zcol[t];
             M->val[n] = 1;
             int row = glp_add_rows(M->lp, 1);
             glp_set_mat_row(M->lp, row, n, M->ind, M->val);
             glp_set_row_bnds(M->lp, row, GLP_FX, 0, 0);
+            /* tangents spread over where the term can go, down to a millionth of its size */
+            double zlo = fmax(zmin, -14);
             for (int i = 0; i < INIT_CUTS; i++)
-                add_cut(M, t, zmin * i / (INIT_CUTS - 1));
+                add_cut(M, t, zlo * i / (INIT_CUTS - 1));
             nt++;
         }
     }
@@ -692,25 +716,137 @@ static void milp_build(const struct opt_problem *pb, const bool *ok, enum opt_ob
         glp_set_row_bnds(M->lp, row, GLP_LO, 1, 0);
     }
     (void)nt;
+    milp_objective(M, pb, obj);
 }
 
-/* Solves the MILP as it stands: 0 and the solution's x into on[], or -1 when it has none. */
-static int milp_solve(struct milp *M, const struct opt_problem *pb, bool *on, double *obj)
+/* Sets the objective: the loss's weight and the cost's (a tiny weight breaks ties), times M->w. */
+static void milp_objective(struct milp *M, const struct opt_problem *pb, enum opt_objective obj)
 {
+    double wl = obj == OPT_MIN_SPEND ? 1e-9 : 1, wc = obj == OPT_MAX_REDUCTION ? 1e-9 : 1;
+    for (size_t c = 0; c < pb->nc; c++)
+        if (M->var_of[c])
+            glp_set_obj_coef(M->lp, (int)M->var_of[c], M->w * wc * pb->c[c].annual / M->scale);
+    for (size_t t = 0; t < M->nterm; t++)
+        glp_set_obj_coef(M->lp, M->tcol[t], M->w * wl);
+}
+
+/* What one MILP solve gave. */
+enum { SOLVED = 0, INFEASIBLE = -1, STOPPED = -2, CANCELLED = -3, FAILED = -4 };
+
+struct solve_ctx {
+    struct milp *M;
+    const struct opt_problem *pb;
+    const bool *start; /* a feasible choice handed to GLPK as its first incumbent, or NULL */
+    bool offered, have_bound;
+    double bound; /* the best bound the tree has shown, in the MILP's units */
+};
+
+static void ios_callback(glp_tree *T, void *info)
+{
+    struct solve_ctx *c = info;
+    if (c->pb->cancel && atomic_load(c->pb->cancel)) {
+        glp_ios_terminate(T);
+        return;
+    }
+    int node = glp_ios_best_node(T);
+    if (node) {
+        double b = glp_ios_node_bound(T, node);
+        if (!c->have_bound || b > c->bound)
+            c->bound = b;
+        c->have_bound = true;
+    }
+    if (glp_ios_reason(T) != GLP_IHEUR || !c->start || c->offered)
+        return;
+    /* the previous round's best choice still meets every constraint (cuts only bound t from
+     * below, and t at the true loss satisfies them all): start from it */
+    c->offered = true;
+    const struct milp *M = c->M;
+    int n = glp_get_num_cols(M->lp);
+    double *x = xcalloc((size_t)n + 1, sizeof *x);
+    for (size_t k = 0; k < c->pb->nc; k++)
+        if (M->var_of[k])
+            x[M->var_of[k]] = c->start[k];
+    for (size_t t = 0; t < M->nterm; t++) {
+        double z = 0;
+        for (size_t k = 0; k < c->pb->nc; k++)
+            if (M->var_of[k] && c->start[k])
+                z += log_factor(&c->pb->c[k], M->term_s[t], M->term_k[t]);
+        x[M->zcol[t]] = z;
+        x[M->tcol[t]] = M->term_c[t] * exp(z);
+    }
+    glp_ios_heur_sol(T, x);
+    free(x);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Solves the MILP as it stands, stopping at `deadline` (now_s() units): SOLVED with the solution's
+ * x in on[], its objective and a proven lower bound on the MILP's optimum (both in currency units;
+ * *limited when the deadline cut the search short), or INFEASIBLE, STOPPED (the deadline, with no
+ * solution), CANCELLED or FAILED. */
+static int milp_solve(struct milp *M, const struct opt_problem *pb, const bool *start,
+                      double deadline, bool *on, double *obj, double *bound, bool *limited)
+{
+    *limited = false;
+    if (pb->cancel && atomic_load(pb->cancel))
+        return CANCELLED;
+    /* the relaxation first, from the previous round's basis (the new cuts are a few rows) */
+    glp_smcp sp;
+    glp_init_smcp(&sp);
+    sp.msg_lev = GLP_MSG_OFF;
+    sp.meth = GLP_DUALP;
+    glp_scale_prob(M->lp, GLP_SF_AUTO); /* the cuts' coefficients span many orders of magnitude */
+    int ret = glp_simplex(M->lp, &sp);
+    if (ret != 0) { /* a basis gone singular: start again from a fresh one */
+        glp_adv_basis(M->lp, 0);
+        ret = glp_simplex(M->lp, &sp);
+    }
+    if (ret != 0)
+        return FAILED;
+    if (glp_get_status(M->lp) == GLP_NOFEAS)
+        return INFEASIBLE;
+    if (glp_get_status(M->lp) != GLP_OPT)
+        return FAILED;
+    double left = deadline - now_s();
+    if (left <= 0)
+        return STOPPED;
+    struct solve_ctx ctx = {.M = M, .pb = pb, .start = start};
     glp_iocp parm;
     glp_init_iocp(&parm);
-    parm.presolve = GLP_ON;
+    parm.presolve = GLP_OFF; /* the callback must see the MILP's own columns */
     parm.msg_lev = GLP_MSG_OFF;
-    parm.mip_gap = 0;
-    parm.tm_lim = 120000;
-    int ret = glp_intopt(M->lp, &parm);
+    parm.mip_gap = pb->gap / 2;
+    parm.tm_lim = (int)fmin(left * 1000 + 1, 1e9);
+    parm.cb_func = ios_callback;
+    parm.cb_info = &ctx;
+    ret = glp_intopt(M->lp, &parm);
+    if (ret == GLP_EMIPGAP)
+        ret = 0; /* stopped at the gap asked for: a solution */
     int st = glp_mip_status(M->lp);
-    if (ret != 0 || (st != GLP_OPT && st != GLP_FEAS))
-        return -1;
-    *obj = glp_mip_obj_val(M->lp) * M->scale;
+    if (ret == GLP_ESTOP)
+        return CANCELLED;
+    if (st == GLP_NOFEAS || (ret == 0 && st != GLP_OPT && st != GLP_FEAS))
+        return INFEASIBLE;
+    if (st != GLP_OPT && st != GLP_FEAS)
+        return ret == GLP_ETMLIM ? STOPPED : FAILED;
+    if (ret != 0 && ret != GLP_ETMLIM)
+        return FAILED;
+    *limited = ret == GLP_ETMLIM;
+    double v = glp_mip_obj_val(M->lp);
+    /* a bound: the tree's, or the one GLPK stopped at (within mip_gap of its incumbent) */
+    double b = ret == 0 ? v - parm.mip_gap * (fabs(v) + 1e-300) : -INFINITY;
+    if (ctx.have_bound)
+        b = fmax(b, ctx.bound);
+    *obj = v * M->scale / M->w;
+    *bound = fmin(b, v) * M->scale / M->w;
     for (size_t c = 0; c < pb->nc; c++)
         on[c] = M->var_of[c] && glp_mip_col_val(M->lp, (int)M->var_of[c]) > 0.5;
-    return 0;
+    return SOLVED;
 }
 
 static double cost_of(const struct opt_problem *pb, const bool *on, bool one_off)
@@ -722,24 +858,37 @@ static double cost_of(const struct opt_problem *pb, const bool *on, bool one_off
     return sum;
 }
 
-/* The outer-approximation loop for obj. Returns 0 with on/lb/rounds, -1 infeasible. */
+/* The outer-approximation loop for obj, until `deadline`. Returns SOLVED with on, *lb (a proven
+ * lower bound on the objective) and *rounds (*limited when the deadline or the round limit ended it
+ * before the bounds met), or INFEASIBLE, STOPPED (no feasible choice found in time), CANCELLED or
+ * FAILED. */
 static int oa(const struct opt_problem *pb, const bool *ok, enum opt_objective obj,
-              double budget_yearly, double budget_one_off, bool *on, double *lb, int *rounds)
+              double budget_yearly, double budget_one_off, double deadline, bool *on, double *lb,
+              int *rounds, bool *limited)
 {
     struct milp M;
     milp_build(pb, ok, obj, budget_yearly, budget_one_off, &M);
-    bool *x = xcalloc(pb->nc + 1, sizeof *x);
+    bool *x = xcalloc(pb->nc + 1, sizeof *x), *prev = xcalloc(pb->nc + 1, sizeof *prev);
     double best = INFINITY;
-    int rc = -1;
+    int rc = INFEASIBLE, still = 0;
     *lb = -INFINITY;
-    for (*rounds = 1; *rounds <= OA_ROUNDS; (*rounds)++) {
-        double mobj;
-        if (milp_solve(&M, pb, x, &mobj)) {
-            if (best < INFINITY)
-                rc = 0; /* cannot happen (cuts only tighten a feasible t), kept as a guard */
+    *limited = false;
+    for (*rounds = 1;; (*rounds)++) {
+        double mobj, bound;
+        bool cut_short;
+        int r =
+            milp_solve(&M, pb, best < INFINITY ? on : NULL, deadline, x, &mobj, &bound, &cut_short);
+        if (r != SOLVED) {
+            if (best < INFINITY && r != CANCELLED) {
+                *limited = r != INFEASIBLE; /* INFEASIBLE cannot happen here: cuts only raise t */
+                rc = SOLVED;
+            } else {
+                rc = r;
+            }
             break;
         }
-        *lb = mobj;
+        double before_lb = *lb, before_best = best;
+        *lb = fmax(*lb, bound);
         double loss = opt_expected_loss(pb, x), cost = cost_of(pb, x, false);
         bool feasible = obj != OPT_MIN_SPEND || loss <= pb->target_loss * (1 + 1e-12);
         double val = obj == OPT_MIN_TOTAL_COST  ? loss + cost
@@ -748,10 +897,25 @@ static int oa(const struct opt_problem *pb, const bool *ok, enum opt_objective o
         if (feasible && val < best) {
             best = val;
             memcpy(on, x, pb->nc * sizeof *on);
-            rc = 0;
+            rc = SOLVED;
+            /* weigh the objective so the incumbent's is near 1: GLPK's tolerances are absolute
+             * near zero, and a loss cut to a millionth of the baseline would fall below them */
+            M.w = M.scale / fmax(best, M.scale * 1e-12);
+            milp_objective(&M, pb, obj);
         }
-        if (rc == 0 && best - *lb <= OA_TOL * fmax(fabs(best), 1))
+        if (rc == SOLVED && best - *lb <= pb->gap * fmax(fabs(best), 1))
             break;
+        if (cut_short || *rounds >= OA_ROUNDS) {
+            *limited = rc == SOLVED;
+            break;
+        }
+        still = *lb > before_lb || best < before_best ? 0 : still + 1;
+        bool same = *rounds > 1 && !memcmp(x, prev, pb->nc * sizeof *x);
+        memcpy(prev, x, pb->nc * sizeof *x);
+        if (rc == SOLVED && (still >= OA_STALL || same)) {
+            *limited = true; /* GLPK's tolerances stop short of the gap asked for */
+            break;
+        }
         /* tangents at this solution wherever the MILP's t underestimates the term */
         bool added = false;
         for (size_t t = 0; t < M.nterm; t++) {
@@ -766,18 +930,19 @@ static int oa(const struct opt_problem *pb, const bool *ok, enum opt_objective o
             }
         }
         if (!added)
-            break; /* the MILP is exact at its solution: nothing better exists */
+            break; /* the MILP is exact at its solution: it is optimal within GLPK's gap */
     }
-    if (*rounds > OA_ROUNDS)
-        *rounds = OA_ROUNDS;
+    if (rc == SOLVED && *lb > best)
+        *lb = best;
     free(x);
+    free(prev);
     milp_free(&M);
     return rc;
 }
 
 /* Why no choice satisfies the constraints, in one sentence. */
 static void diagnose(const struct opt_problem *pb, const bool *ok, double budget_yearly,
-                     double budget_one_off, char *err, size_t errlen)
+                     double budget_one_off, double deadline, char *err, size_t errlen)
 {
     unsigned have = 0;
     for (size_t c = 0; c < pb->nc; c++)
@@ -834,10 +999,12 @@ static void diagnose(const struct opt_problem *pb, const bool *ok, double budget
     bool *x = xcalloc(pb->nc + 1, sizeof *x);
     double lb;
     int rounds;
+    bool limited;
     struct opt_problem q = *pb;
     q.objective = OPT_MIN_SPEND;
     q.target_loss = INFINITY;
-    if (oa(&q, ok, OPT_MIN_SPEND, INFINITY, budget_one_off, x, &lb, &rounds) == 0 &&
+    if (oa(&q, ok, OPT_MIN_SPEND, INFINITY, budget_one_off, deadline, x, &lb, &rounds, &limited) ==
+            SOLVED &&
         cost_of(pb, x, false) > budget_yearly) {
         fmt_money(cost_of(pb, x, false), a, sizeof a);
         fmt_money(budget_yearly, b, sizeof b);
@@ -845,7 +1012,8 @@ static void diagnose(const struct opt_problem *pb, const bool *ok, double budget
                  "meeting the coverage, group and prerequisite constraints together "
                  "needs at least %s a year; the yearly budget is %s",
                  a, b);
-    } else if (oa(&q, ok, OPT_MIN_SPEND, budget_yearly, INFINITY, x, &lb, &rounds) == 0 &&
+    } else if (oa(&q, ok, OPT_MIN_SPEND, budget_yearly, INFINITY, deadline, x, &lb, &rounds,
+                  &limited) == SOLVED &&
                cost_of(pb, x, true) > budget_one_off) {
         snprintf(err, errlen,
                  "within the yearly budget, meeting the constraints needs more one-off "
@@ -863,38 +1031,57 @@ int opt_solve(const struct opt_problem *pb, double yearly_budget, struct opt_sol
 {
     memset(sol, 0, sizeof *sol);
     double by = yearly_budget >= 0 ? yearly_budget : pb->budget_yearly;
+    double deadline = now_s() + pb->time_limit;
     bool *ok = choosable(pb);
     sol->on = xcalloc(pb->nc + 1, sizeof *sol->on);
     double lb;
-    int rc = oa(pb, ok, pb->objective, by, pb->budget_one_off, sol->on, &lb, &sol->rounds);
-    if (rc) {
-        if (pb->objective == OPT_MIN_SPEND) {
-            /* is it the target? the least loss reachable within the constraints */
-            bool *x = xcalloc(pb->nc + 1, sizeof *x);
-            int r2;
-            double lb2;
-            if (oa(pb, ok, OPT_MAX_REDUCTION, by, pb->budget_one_off, x, &lb2, &r2) == 0) {
-                char a[64], b[64];
-                fmt_money(opt_expected_loss(pb, x), a, sizeof a);
-                fmt_money(pb->target_loss, b, sizeof b);
-                snprintf(err, errlen,
-                         "the lowest expected annual loss reachable within the "
-                         "constraints is %s; the target is %s",
-                         a, b);
-            } else {
-                diagnose(pb, ok, by, pb->budget_one_off, err, errlen);
-            }
-            free(x);
+    int rc = oa(pb, ok, pb->objective, by, pb->budget_one_off, deadline, sol->on, &lb, &sol->rounds,
+                &sol->limited);
+    if (rc == INFEASIBLE && pb->objective == OPT_MIN_SPEND) {
+        /* is it the target? the least loss reachable within the constraints */
+        bool *x = xcalloc(pb->nc + 1, sizeof *x);
+        int r2;
+        double lb2;
+        bool lim2;
+        int rc2 =
+            oa(pb, ok, OPT_MAX_REDUCTION, by, pb->budget_one_off, deadline, x, &lb2, &r2, &lim2);
+        if (rc2 == SOLVED) {
+            char a[64], b[64];
+            fmt_money(opt_expected_loss(pb, x), a, sizeof a);
+            fmt_money(pb->target_loss, b, sizeof b);
+            snprintf(err, errlen,
+                     "the lowest expected annual loss reachable within the constraints is "
+                     "%s%s; the target is %s",
+                     lim2 ? "about " : "", a, b);
+        } else if (rc2 == INFEASIBLE) {
+            diagnose(pb, ok, by, pb->budget_one_off, deadline, err, errlen);
         } else {
-            diagnose(pb, ok, by, pb->budget_one_off, err, errlen);
+            rc = rc2;
         }
-        free(ok);
-        glp_free_env();
-        opt_solution_free(sol);
-        return AEG_EINVAL;
+        free(x);
+    } else if (rc == INFEASIBLE) {
+        diagnose(pb, ok, by, pb->budget_one_off, deadline, err, errlen);
     }
     free(ok);
     glp_free_env(); /* GLPK keeps an environment per thread: a job worker would leak it */
+    if (rc != SOLVED) {
+        opt_solution_free(sol);
+        if (rc == INFEASIBLE)
+            return AEG_EINVAL;
+        if (rc == CANCELLED) {
+            snprintf(err, errlen, "cancelled");
+            return AEG_EUNAVAIL;
+        }
+        if (rc == STOPPED) {
+            snprintf(err, errlen,
+                     "the solver found no choice meeting the constraints within its time "
+                     "limit of %g s (solver.time_limit)",
+                     pb->time_limit);
+            return AEG_EUNAVAIL;
+        }
+        snprintf(err, errlen, "the MILP solver (GLPK) failed on this problem");
+        return AEG_EUNAVAIL;
+    }
     sol->loss = opt_expected_loss(pb, sol->on);
     sol->baseline_loss = opt_expected_loss(pb, NULL);
     sol->annual = cost_of(pb, sol->on, false);
@@ -968,6 +1155,7 @@ json_t *opt_run(struct opt_problem *pb, const struct opt_run_opts *o, int *rc, c
                 size_t errlen)
 {
     struct opt_solution sol;
+    pb->cancel = o->cancel;
     if ((*rc = opt_solve(pb, o->yearly_budget, &sol, err, errlen)))
         return NULL;
     struct mc_result base, chosen;
@@ -1013,10 +1201,11 @@ json_t *opt_run(struct opt_problem *pb, const struct opt_run_opts *o, int *rc, c
         "target_loss", pb->objective == OPT_MIN_SPEND ? json_real(pb->target_loss) : json_null());
     json_object_set_new(
         result, "solution",
-        json_pack("{s:o,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:s}", "controls", chosen_json(pb, sol.on),
-                  "annual_cost", sol.annual, "one_off", sol.one_off, "expected_loss", sol.loss,
-                  "baseline_expected_loss", sol.baseline_loss, "lower_bound", sol.lower_bound,
-                  "optimality_gap", sol.gap, "rounds", sol.rounds, "method",
+        json_pack("{s:o,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:i,s:s}", "controls",
+                  chosen_json(pb, sol.on), "annual_cost", sol.annual, "one_off", sol.one_off,
+                  "expected_loss", sol.loss, "baseline_expected_loss", sol.baseline_loss,
+                  "lower_bound", sol.lower_bound, "optimality_gap", sol.gap, "gap_asked", pb->gap,
+                  "time_limited", sol.limited, "rounds", sol.rounds, "method",
                   "GLPK branch-and-cut on the exact expected loss by outer approximation"));
     json_object_set_new(result, "recheck",
                         json_pack("{s:I,s:s,s:o,s:o,s:f,s:o,s:o,s:{s:b,s:f,s:f}}", "iterations",
@@ -1032,20 +1221,35 @@ json_t *opt_run(struct opt_problem *pb, const struct opt_run_opts *o, int *rc, c
     mc_result_free(&chosen);
 
     if (o->frontier > 0) {
-        /* budgets from 0 to the spend of the least-loss choice without a yearly budget */
+        /* budgets from the least yearly spend that meets the constraints (0 without coverage) to
+         * the spend of the least-loss choice without a yearly budget */
         struct opt_problem q = *pb;
-        q.objective = OPT_MAX_REDUCTION;
+        q.objective = OPT_MIN_SPEND;
+        q.target_loss = INFINITY;
         struct opt_solution top;
-        double hi = 0;
+        double lo = 0, hi = 0;
         char e2[256];
         if (opt_solve(&q, INFINITY, &top, e2, sizeof e2) == 0) {
-            hi = top.annual;
+            lo = top.annual;
+            opt_solution_free(&top);
+        }
+        q.objective = OPT_MAX_REDUCTION;
+        if (opt_solve(&q, INFINITY, &top, e2, sizeof e2) == 0) {
+            hi = fmax(lo, top.annual);
             opt_solution_free(&top);
         }
         json_t *pts = json_array();
         for (int k = 0; k < o->frontier; k++) {
-            double b = o->frontier > 1 ? hi * k / (o->frontier - 1) : hi;
+            double b = o->frontier > 1 ? lo + (hi - lo) * k / (o->frontier - 1) : hi;
             struct opt_solution ps;
+            if (pb->cancel && atomic_load(pb->cancel)) {
+                *rc = AEG_EUNAVAIL;
+                snprintf(err, errlen, "cancelled");
+                opt_solution_free(&sol);
+                json_decref(pts);
+                json_decref(result);
+                return NULL;
+            }
             if (opt_solve(&q, b, &ps, e2, sizeof e2)) {
                 json_array_append_new(
                     pts, json_pack("{s:f,s:b,s:s}", "budget", b, "feasible", 0, "reason", e2));

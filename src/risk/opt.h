@@ -11,8 +11,8 @@
  * function of a linear one. opt_solve minimises it by outer approximation: the MILP carries, for
  * every term, a variable t >= the term's tangent planes; each round solves the MILP (a lower
  * bound), evaluates the true loss at its solution (an upper bound) and adds tangents there, until
- * the two meet (the gap reported; 1e-9 relative by default). Multiplicative combination is
- * therefore exact, not linearised.
+ * the two meet within the gap asked for (solver.gap, 1e-4 relative by default; the gap reached is
+ * reported). Multiplicative combination is therefore exact, not linearised.
  *
  * Pure: no I/O, no database, no HTTP (GLPK's terminal output is switched off). The problem owns its
  * arrays and portfolio; opt_free releases it. Not thread-safe across calls only in that GLPK keeps
@@ -61,9 +61,14 @@ struct opt_problem {
     struct opt_control *c;
     double budget_one_off, budget_yearly; /* INFINITY when not given */
     enum opt_objective objective;
-    double target_loss; /* OPT_MIN_SPEND */
-    unsigned coverage;  /* NIS2 letters to cover (bits as opt_control.nis2) */
+    double target_loss;        /* OPT_MIN_SPEND */
+    unsigned coverage;         /* NIS2 letters to cover (bits as opt_control.nis2) */
+    double gap;                /* the relative optimality gap to prove (input solver.gap) */
+    double time_limit;         /* seconds per opt_solve (input solver.time_limit) */
+    const atomic_bool *cancel; /* polled during solves; NULL: none */
 };
+#define OPT_DEFAULT_GAP 1e-4
+#define OPT_DEFAULT_TIME_LIMIT 60.0
 
 /* Parses an optimisation input (docs/controls.md) whose controls come from the catalog named in it
  * (`standard`: the compiled-in data/controls/catalog.yaml). AEG_OK, or AEG_EINVAL with err naming
@@ -79,11 +84,14 @@ struct opt_solution {
     double lower_bound;     /* the proven bound on the objective */
     double gap;             /* (objective - lower bound) / objective, >= 0 */
     int rounds;             /* outer-approximation rounds */
+    bool limited;           /* the time or round limit ended the search before the gap was proven */
 };
 
 /* Solves pb (budget_yearly replaced by yearly_budget when that is >= 0). AEG_OK with *sol filled
- * (release with opt_solution_free), or AEG_EINVAL with err saying which constraint cannot be met
- * ("covering Art. 21(2)(j) needs at least 40,000 a year; the yearly budget is 25,000"). */
+ * (release with opt_solution_free; within pb->time_limit, or with sol->limited and the gap it
+ * reached), AEG_EINVAL with err saying which constraint cannot be met ("covering Art. 21(2)(j)
+ * needs at least 40,000 a year; the yearly budget is 25,000"), or AEG_EUNAVAIL when cancelled, out
+ * of time before any feasible choice, or GLPK failed (err says which). */
 int opt_solve(const struct opt_problem *pb, double yearly_budget, struct opt_solution *sol,
               char *err, size_t errlen);
 void opt_solution_free(struct opt_solution *sol);

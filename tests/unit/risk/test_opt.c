@@ -29,7 +29,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#define REL_OBJ 1e-7    /* the optimiser's objective against the enumerated optimum */
+#define REL_OBJ 1e-9    /* rounding allowed below the enumerated optimum */
 #define REL_MODEL 1e-11 /* opt_expected_loss against the test's own product of means */
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -671,13 +671,18 @@ static void check_instance(uint64_t seed, int k, int mag_lo, int mag_hi, struct 
     double slack = pb.objective == OPT_MAX_REDUCTION ? 1e-9 * all_annual
                    : pb.objective == OPT_MIN_SPEND   ? 1e-9 * sol.baseline_loss
                                                      : 0;
-    if (!(fabs(v - e.best) <= REL_OBJ * fmax(fabs(e.best), 1) + slack))
+    /* within the gap asked for (relatively, or absolutely below an objective of 1, as outer
+     * approximation stops) of the enumerated optimum, and never below it */
+    if (!(v >= e.best - REL_OBJ * fmax(fabs(e.best), 1) - slack &&
+          v - e.best <= pb.gap * fmax(fabs(v), 1) + slack))
         fail_msg("%s: the optimiser's objective is %.17g with {%s}; enumeration of %ld "
                  "feasible sets finds %.17g (set 0x%x)",
                  ctx, v, ids, e.checked, e.best, e.best_mask);
-    /* the gap closes relatively, or absolutely below an objective of 1 (as outer approximation
-     * stops) */
-    if (!(sol.gap >= 0 && sol.gap * v <= 1e-7 * fmax(v, 1)) ||
+    /* the lower bound is a proven one: never above the enumerated optimum */
+    if (!(sol.lower_bound <= e.best + REL_OBJ * fmax(fabs(e.best), 1) + slack))
+        fail_msg("%s: lower bound %.17g above the enumerated optimum %.17g", ctx, sol.lower_bound,
+                 e.best);
+    if (!(sol.gap >= 0 && sol.gap * v <= pb.gap * fmax(v, 1)) || sol.limited ||
         !(sol.lower_bound <= v + 1e-12 * fmax(v, 1)) || sol.rounds < 1)
         fail_msg("%s: gap %.3g, lower bound %.17g for objective %.17g, %d rounds", ctx, sol.gap,
                  sol.lower_bound, v, sol.rounds);
@@ -874,7 +879,7 @@ static void expect_choice(const char *what, const char *text, double yb, const c
     check_rel(w, sol.one_off, one_off, 1e-12);
     snprintf(w, sizeof w, "%s: baseline loss", what);
     check_rel(w, sol.baseline_loss, baseline, 1e-12);
-    if (!(sol.gap >= 0 && sol.gap <= 1e-7))
+    if (!(sol.gap >= 0 && sol.gap <= pb.gap) || sol.limited)
         fail_msg("%s: gap %.3g", what, sol.gap);
     opt_solution_free(&sol);
     opt_free(&pb);
@@ -1152,6 +1157,39 @@ static void test_infeasible_messages(void **state)
     opt_free(&pb);
 }
 
+/* ---- solver settings ------------------------------------------------------------------------ */
+
+static void test_solver_settings(void **state)
+{
+    (void)state;
+    json_t *doc = jdoc(DOC(S1, AB, "", ""));
+    struct opt_problem pb;
+    char err[512] = "";
+    assert_int_equal(opt_parse(doc, &pb, err, sizeof err), AEG_OK);
+    json_decref(doc);
+    assert_true(pb.gap == OPT_DEFAULT_GAP && pb.time_limit == OPT_DEFAULT_TIME_LIMIT);
+    opt_free(&pb);
+
+    doc = jdoc(DOC(S1, AB, "", ",'solver':{'gap':0,'time_limit':5}"));
+    assert_int_equal(opt_parse(doc, &pb, err, sizeof err), AEG_OK);
+    json_decref(doc);
+    assert_true(pb.gap == 0 && pb.time_limit == 5);
+    struct opt_solution sol;
+    assert_int_equal(opt_solve(&pb, -1, &sol, err, sizeof err), AEG_OK);
+    /* gap 0: as close as GLPK's tolerances allow */
+    if (!(sol.gap >= 0 && sol.gap <= 1e-6))
+        fail_msg("gap 0 asked, %.3g reached", sol.gap);
+    opt_solution_free(&sol);
+
+    /* a cancelled solve stops with AEG_EUNAVAIL and no solution */
+    atomic_bool stop = true;
+    pb.cancel = &stop;
+    assert_int_equal(opt_solve(&pb, -1, &sol, err, sizeof err), AEG_EUNAVAIL);
+    assert_string_equal(err, "cancelled");
+    assert_null(sol.on);
+    opt_free(&pb);
+}
+
 /* ---- parse errors ---------------------------------------------------------------------------- */
 
 static void expect_parse_error(const char *what, const char *text, const char *want)
@@ -1261,6 +1299,14 @@ static void test_parse_errors(void **state)
     expect_parse_error("target_loss with max_reduction",
                        DOC(S1, AB, "", ",'objective':'max_reduction','target_loss':5000"),
                        "target_loss is only used with objective min_spend");
+    expect_parse_error("an unknown solver setting", DOC(S1, AB, "", ",'solver':{'gaps':0.1}"),
+                       "solver must be an object with gap and time_limit");
+    expect_parse_error("a negative gap", DOC(S1, AB, "", ",'solver':{'gap':-0.1}"),
+                       "solver.gap must be a relative gap from 0 to 0.5");
+    expect_parse_error("a gap as text", DOC(S1, AB, "", ",'solver':{'gap':'1%'}"),
+                       "solver.gap must be a relative gap from 0 to 0.5");
+    expect_parse_error("a zero time limit", DOC(S1, AB, "", ",'solver':{'time_limit':0}"),
+                       "solver.time_limit must be a number of seconds, above 0");
     expect_parse_error("an unknown objective", DOC(S1, AB, "", ",'objective':'min_risk'"),
                        "objective must be min_total_cost, max_reduction or min_spend");
     expect_parse_error("a coverage letter out of range",
@@ -1524,7 +1570,7 @@ static void test_templates(void **state)
             fail_msg("%s: the chosen set breaks %s", what, why);
         if (pb.objective == OPT_MIN_SPEND && !(sol.loss <= pb.target_loss))
             fail_msg("%s: loss %.17g above the target %.17g", what, sol.loss, pb.target_loss);
-        if (!(sol.gap >= 0 && sol.gap <= 1e-7))
+        if (!(sol.gap >= 0 && sol.gap <= pb.gap) || sol.limited)
             fail_msg("%s: gap %.3g", what, sol.gap);
         /* no feasible single change (one control added or removed) does better */
         double v = objective_of(&pb, sol.loss, sol.annual);
@@ -1572,6 +1618,7 @@ int main(void)
         cmocka_unit_test(test_min_spend_large_losses),
         cmocka_unit_test(test_infeasible_messages),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_solver_settings),
         cmocka_unit_test(test_common_random_numbers),
         cmocka_unit_test(test_templates),
     };
