@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(
   build-essential cmake pkg-config git ca-certificates
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libssl-dev
-  libcurl4-openssl-dev libcmocka-dev libargon2-dev libyaml-dev librandom123-dev libglpk-dev
+  libcurl4-openssl-dev libcmocka-dev libargon2-dev libyaml-dev librandom123-dev libglpk-dev libpcre2-dev
   wrk
 )
 # Node.js and npm: any packaging that provides both commands will do (Debian's nodejs+npm, or a nodejs

@@ -1,0 +1,16 @@
+#include "eval/tier1/t1.h"
+
+#include <string.h>
+
+/* The built-in detectors: each lives in its own file and is listed here once. */
+const struct t1_detector *const t1_detectors[] = {
+    NULL,
+};
+
+const struct t1_detector *t1_detector_find(const char *name)
+{
+    for (size_t i = 0; name && t1_detectors[i]; i++)
+        if (!strcmp(t1_detectors[i]->name, name))
+            return t1_detectors[i];
+    return NULL;
+}
