@@ -29,6 +29,7 @@ static const struct {
     {"keys", cli_keys, "list | create | revoke API keys of an organization"},
     {"simulate", cli_simulate, "run a FAIR Monte Carlo simulation of a scenario file"},
     {"optimize", cli_optimize, "choose security controls under a budget and re-check by simulation"},
+    {"eval", cli_eval, "evaluate AI traces (JSONL) against a domain spec, offline"},
     {"audit", cli_audit, "audit verify [--org ID]: check the audit log's hash chains"},
     {"version", cli_version, "print the version"},
     {"help", cli_help, "this list"},

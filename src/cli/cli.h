@@ -23,6 +23,7 @@ int cli_keys(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_optimize(int argc, char **argv);
+int cli_eval(int argc, char **argv);
 
 /* Loads the configuration; on problems prints them and returns CLI_USAGE (cfg must still be freed). */
 int cli_load_cfg(struct cfg *c, bool quiet_warnings);

@@ -1,0 +1,20 @@
+# Generates a C file holding the shipped domain specs (domains/<name>/domain_spec.yaml) as byte
+# arrays, so `aegis eval --domain NAME` and the server need no data directory.
+# Called at build time: cmake -DSRC_DIR=<repo>/domains -DOUT=... -P embed_domains.cmake
+file(GLOB specs RELATIVE "${SRC_DIR}" "${SRC_DIR}/*/domain_spec.yaml")
+list(SORT specs)
+set(body "/* generated from domains/ by cmake/embed_domains.cmake: do not edit */\n#include \"eval/eval.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f IN LISTS specs)
+  string(REGEX REPLACE "/domain_spec\\.yaml$" "" name "${f}")
+  file(READ "${SRC_DIR}/${f}" hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char d${i}[] = {${hex}0x00};\n")
+  string(APPEND table "    {\"${name}\", d${i}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconst struct eval_domain_src eval_domains[] = {\n${table}    {0, 0},\n};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
+file(REMOVE "${OUT}.tmp")

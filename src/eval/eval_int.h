@@ -1,0 +1,88 @@
+/*
+ * eval_int: the compiled form of a domain spec, shared by spec.c (which builds it) and run.c (which
+ * walks it). Not for use outside src/eval.
+ */
+#ifndef AEGIS_EVAL_EVAL_INT_H
+#define AEGIS_EVAL_EVAL_INT_H
+
+#include "eval/eval.h"
+
+#include <pcre2.h>
+
+enum rule_kind { RULE_REGEX, RULE_KEYWORDS, RULE_REQUIRED, RULE_PATH, RULE_DETECTOR };
+
+enum { FIELD_INPUT = 1, FIELD_OUTPUT = 2 }; /* a rule's fields: a bit set */
+
+struct rule {
+    enum rule_kind kind;
+    char name[64];           /* for evidence: the spec's `name`, or "<kind> <n>" */
+    unsigned fields;         /* regex, keywords, required */
+    enum t1_verdict verdict; /* what the rule gives when it triggers (fail unless said) */
+    /* regex, keywords, required: one alternation of every pattern or phrase */
+    pcre2_code *re;
+    pcre2_code *contra; /* required: phrases that contradict it (then it does not count) */
+    bool negation;      /* a match negated within `scope` words before it does not count */
+    int scope;
+    int min_matches; /* keywords and regex: matches needed to trigger (default 1) */
+    /* path */
+    char path[128];
+    bool has_min, has_max, want_exists, want_absent;
+    double min, max;
+    json_t *equals;          /* or NULL */
+    json_t *one_of;          /* an array, or NULL */
+    enum t1_verdict missing; /* what an absent value gives */
+    /* detector */
+    const struct t1_detector *det;
+    json_t *params;   /* as given (compared to share runs) */
+    void *state;      /* owned unless shared_with >= 0 */
+    long shared_with; /* the rule (flat index in the spec) whose detector run this one reuses */
+    long run_slot;    /* which detector run of the trace holds its findings */
+    char **labels;    /* findings kept: labels starting with one of these; NULL = all */
+    size_t nlabels;
+};
+
+enum combine { COMBINE_ANY, COMBINE_ALL };
+
+struct constraint {
+    char id[64];
+    char *description;
+    int severity; /* index into eval_severities */
+    enum combine combine;
+    enum combine when_combine;
+    struct rule *when; /* conditions: the constraint applies when they trigger */
+    size_t nwhen;
+    struct rule *rules;
+    size_t nrules;
+};
+
+struct eval_spec {
+    char name[64], version[32];
+    char *description;
+    struct constraint *c;
+    size_t nc;
+    size_t nslots; /* distinct detector runs per trace */
+    json_t *doc;   /* the document as written */
+    json_t *phi;   /* borrowed from doc, or NULL */
+};
+
+extern const char *const eval_severities[]; /* "low", "medium", "high", "critical", NULL */
+
+struct eval_ctx {
+    pcre2_match_data *md;
+    struct t1_findings scratch; /* findings of the rule being run */
+    struct t1_findings *slots;  /* per detector run */
+    bool *slot_done;
+    size_t nslots;
+    struct eval_evidence *ev;
+    size_t nev, capev;
+    struct eval_outcome *out;
+    size_t nout, capout;
+    uint64_t total_ns;
+};
+
+/* Runs one rule on the trace: its verdict (T1_PASS when it did not trigger), evidence appended to
+ * ctx->scratch. */
+enum t1_verdict rule_run(const struct eval_spec *spec, const struct rule *r,
+                         const struct t1_trace *t, struct eval_ctx *ctx);
+
+#endif
