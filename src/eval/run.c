@@ -521,7 +521,8 @@ enum t1_verdict eval_run(const struct eval_spec *spec, const struct t1_trace *t,
         ctx->slot_done = xrealloc(ctx->slot_done, spec->nslots * sizeof *ctx->slot_done);
         ctx->nslots = spec->nslots;
     }
-    memset(ctx->slot_done, 0, ctx->nslots * sizeof *ctx->slot_done);
+    if (ctx->nslots)
+        memset(ctx->slot_done, 0, ctx->nslots * sizeof *ctx->slot_done);
     if (ctx->capout < spec->nc) {
         ctx->capout = spec->nc;
         ctx->out = xrealloc(ctx->out, ctx->capout * sizeof *ctx->out);
