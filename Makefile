@@ -32,6 +32,7 @@ bench: deps build
 	bench/http/run.sh $(RELEASE_DIR)
 	bench/risk/run.sh $(RELEASE_DIR)
 	bench/opt/run.sh $(RELEASE_DIR)
+	bench/eval/run.sh $(RELEASE_DIR)
 
 fuzz:
 	@echo "fuzz: no fuzz targets yet (they arrive with the parsers of outside input: tests/fuzz/)"

@@ -6,6 +6,7 @@
 #define AEGIS_EVAL_EVAL_INT_H
 
 #include "eval/eval.h"
+#include "eval/phrases.h"
 
 #include <pcre2.h>
 
@@ -18,8 +19,11 @@ struct rule {
     char name[64];           /* for evidence: the spec's `name`, or "<kind> <n>" */
     unsigned fields;         /* regex, keywords, required */
     enum t1_verdict verdict; /* what the rule gives when it triggers (fail unless said) */
-    /* regex, keywords, required: one alternation of every pattern or phrase */
+    /* regex, keywords, required: phrases (case-insensitive) go to the spec's phrase index as list
+     * `list`; patterns, and phrases of a case-sensitive rule, to one PCRE2 alternation `re` */
+    int list, contra_list; /* -1: none */
     pcre2_code *re;
+    bool re_lead_b;     /* re's alternatives all began with \b, stripped: check it on a match */
     pcre2_code *contra; /* required: phrases that contradict it (then it does not count) */
     bool negation;      /* a match negated within `scope` words before it does not count */
     int scope;
@@ -61,14 +65,27 @@ struct eval_spec {
     struct constraint *c;
     size_t nc;
     size_t nslots; /* distinct detector runs per trace */
-    json_t *doc;   /* the document as written */
-    json_t *phi;   /* borrowed from doc, or NULL */
+    struct phr_index *phr;
+    unsigned phr_fields; /* the fields some phrase list looks at */
+    json_t *doc;         /* the document as written */
+    json_t *phi;         /* borrowed from doc, or NULL */
 };
 
 extern const char *const eval_severities[]; /* "low", "medium", "high", "critical", NULL */
 
+struct pm {
+    uint32_t s, e;
+};
+struct pm_list {
+    struct pm *v;
+    size_t n, cap;
+};
+
 struct eval_ctx {
     pcre2_match_data *md;
+    struct phr_tokens tok;
+    struct pm_list *pm; /* phrase matches: list * 2 + (0 input, 1 output) */
+    size_t npm;
     struct t1_findings scratch; /* findings of the rule being run */
     struct t1_findings *slots;  /* per detector run */
     bool *slot_done;

@@ -164,6 +164,10 @@ void eval_ctx_free(struct eval_ctx *c)
     if (!c)
         return;
     pcre2_match_data_free(c->md);
+    free(c->tok.v);
+    for (size_t i = 0; i < c->npm; i++)
+        free(c->pm[i].v);
+    free(c->pm);
     t1_findings_release(&c->scratch);
     for (size_t i = 0; i < c->nslots; i++)
         t1_findings_release(&c->slots[i]);
@@ -240,6 +244,14 @@ static bool negated(const char *text, size_t s, int scope)
     return false;
 }
 
+/* PCRE2's \b (without UCP): a change between ASCII word characters and the rest. */
+static bool boundary(const char *s, size_t n, size_t a)
+{
+    bool before = a > 0 && (isalnum((unsigned char)s[a - 1]) || s[a - 1] == '_');
+    bool after = a < n && (isalnum((unsigned char)s[a]) || s[a] == '_');
+    return before != after;
+}
+
 static void field_text(const struct t1_trace *t, unsigned f, const char **s, size_t *n,
                        enum t1_field *which)
 {
@@ -278,6 +290,10 @@ static int count_matches(const struct rule *r, const pcre2_code *re, const struc
             off = b > a ? b : b + 1;
             if (b == a)
                 continue; /* an empty match is no evidence */
+            if (re == r->re && r->re_lead_b && !boundary(s, n, a)) {
+                off = a + 1; /* not at a word boundary: look again from the next byte */
+                continue;
+            }
             if (r->negation && negated(s, a, r->scope)) {
                 if (negated_seen && !*negated_seen) {
                     *negated_seen = 1;
@@ -297,6 +313,86 @@ static int count_matches(const struct rule *r, const pcre2_code *re, const struc
         }
     }
     return count;
+}
+
+/* The same for the rule's phrase list `list` (matched by eval_run's one pass). */
+static int count_list(const struct rule *r, int list, const struct t1_trace *t,
+                      struct eval_ctx *ctx, bool ev, const char *label, int *negated_seen,
+                      size_t *neg_at, enum t1_field *neg_field)
+{
+    int count = 0;
+    for (unsigned f = FIELD_INPUT; f <= FIELD_OUTPUT; f <<= 1) {
+        if (!(r->fields & f))
+            continue;
+        const char *s;
+        size_t n;
+        enum t1_field which;
+        field_text(t, f, &s, &n, &which);
+        const struct pm_list *l = &ctx->pm[(size_t)list * 2 + (f == FIELD_OUTPUT)];
+        for (size_t i = 0; i < l->n; i++) {
+            size_t a = l->v[i].s, b = l->v[i].e;
+            if (r->negation && negated(s, a, r->scope)) {
+                if (negated_seen && !*negated_seen) {
+                    *negated_seen = 1;
+                    *neg_at = a;
+                    *neg_field = which;
+                }
+                continue;
+            }
+            count++;
+            if (ev && ctx->scratch.n < MAX_EVIDENCE_PER_RULE) {
+                struct t1_finding *x = t1_add(&ctx->scratch, r->verdict, label);
+                x->field = which;
+                x->start = a;
+                x->end = b;
+                t1_detail(x, "%s found", r->name);
+            }
+        }
+    }
+    return count;
+}
+
+struct scan_arg {
+    struct eval_ctx *ctx;
+    int out; /* 0 input, 1 output */
+};
+
+static void phrase_found(void *arg, int list, size_t start, size_t end)
+{
+    struct scan_arg *a = arg;
+    struct pm_list *l = &a->ctx->pm[(size_t)list * 2 + (size_t)a->out];
+    if (l->n >= 256)
+        return; /* enough to decide and to show */
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = (struct pm){(uint32_t)start, (uint32_t)end};
+}
+
+/* Tokenises the fields some phrase list reads and finds every list's phrases in one pass each. */
+static void scan_phrases(const struct eval_spec *spec, const struct t1_trace *t,
+                         struct eval_ctx *ctx)
+{
+    size_t need = (size_t)phr_nlists(spec->phr) * 2;
+    if (ctx->npm < need) {
+        ctx->pm = xrealloc(ctx->pm, need * sizeof *ctx->pm);
+        memset(ctx->pm + ctx->npm, 0, (need - ctx->npm) * sizeof *ctx->pm);
+        ctx->npm = need;
+    }
+    for (size_t i = 0; i < need; i++)
+        ctx->pm[i].n = 0;
+    for (unsigned f = FIELD_INPUT; f <= FIELD_OUTPUT; f <<= 1) {
+        if (!(spec->phr_fields & f))
+            continue;
+        const char *s;
+        size_t n;
+        enum t1_field which;
+        field_text(t, f, &s, &n, &which);
+        phr_tokenize(s, n, &ctx->tok);
+        struct scan_arg a = {ctx, f == FIELD_OUTPUT};
+        phr_scan(spec->phr, &ctx->tok, phrase_found, &a);
+    }
 }
 
 /* ---- paths ---------------------------------------------------------------------------------- */
@@ -414,8 +510,10 @@ enum t1_verdict rule_run(const struct eval_spec *spec, const struct rule *r,
     case RULE_REGEX:
     case RULE_KEYWORDS: {
         size_t from = ctx->scratch.n;
-        int n = count_matches(r, r->re, t, ctx, true, r->kind == RULE_REGEX ? "pattern" : "keyword",
-                              NULL, NULL, NULL);
+        const char *label = r->kind == RULE_REGEX ? "pattern" : "keyword";
+        int n = r->list >= 0 ? count_list(r, r->list, t, ctx, true, label, NULL, NULL, NULL) : 0;
+        if (r->re)
+            n += count_matches(r, r->re, t, ctx, true, label, NULL, NULL, NULL);
         if (n >= r->min_matches)
             return r->verdict;
         ctx->scratch.n = from;
@@ -425,16 +523,23 @@ enum t1_verdict rule_run(const struct eval_spec *spec, const struct rule *r,
         int neg = 0;
         size_t neg_at = 0;
         enum t1_field neg_field = T1_NONE;
-        if (r->contra) {
+        if (r->contra || r->contra_list >= 0) {
             size_t from = ctx->scratch.n;
-            int n = count_matches(r, r->contra, t, ctx, true, "contradicted", NULL, NULL, NULL);
+            int n =
+                r->contra
+                    ? count_matches(r, r->contra, t, ctx, true, "contradicted", NULL, NULL, NULL)
+                    : count_list(r, r->contra_list, t, ctx, true, "contradicted", NULL, NULL, NULL);
             if (n > 0) {
                 for (size_t i = from; i < ctx->scratch.n; i++)
                     t1_detail(&ctx->scratch.v[i], "%s is contradicted", r->name);
                 return r->verdict;
             }
         }
-        int n = count_matches(r, r->re, t, ctx, false, "required", &neg, &neg_at, &neg_field);
+        int n = r->list >= 0
+                    ? count_list(r, r->list, t, ctx, false, "required", &neg, &neg_at, &neg_field)
+                    : 0;
+        if (n == 0 && r->re)
+            n = count_matches(r, r->re, t, ctx, false, "required", &neg, &neg_at, &neg_field);
         if (n > 0)
             return T1_PASS;
         struct t1_finding *x = t1_add(&ctx->scratch, r->verdict, neg ? "negated" : "missing");
@@ -529,6 +634,7 @@ enum t1_verdict eval_run(const struct eval_spec *spec, const struct t1_trace *t,
     }
     ctx->nout = spec->nc;
     ctx->nev = 0;
+    scan_phrases(spec, t, ctx);
     enum t1_verdict worst = T1_PASS;
     for (size_t i = 0; i < spec->nc; i++) {
         const struct constraint *c = &spec->c[i];
