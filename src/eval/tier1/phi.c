@@ -74,6 +74,10 @@ enum need {
     NEED_DATE_SEP = 1 << 10,  /* a digit, '/' '-' or '.', a digit */
     NEED_DIGIT_DOT = 1 << 11, /* a digit, '.', a digit */
     NEED_APOS_S = 1 << 12,    /* "'s" */
+    NEED_IP6 = 1 << 13,
+    /* not a need: the rule's match starts at one of its trigger words, so it is tried anchored
+     * there and nowhere else */
+    AT_TRIGGER = 1u << 31, /* "::" or hex:hex with another ':' soon after */
 };
 
 struct hit {
@@ -115,6 +119,26 @@ static char lc(char c)
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
+}
+
+static bool is_upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+static bool is_lower(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static bool is_alpha(char c)
+{
+    return is_upper(c) || is_lower(c);
+}
+
+static bool is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 /* Lower-cased copy of t[from, to) into buf (NUL-terminated, clipped to the buffer). */
@@ -175,33 +199,59 @@ static bool span_has_digit(const struct scan *sc, const struct hit *h)
     return false;
 }
 
+/* A set of lower-case words: open addressing on FNV-1a, at most a quarter full. */
 struct wordlist {
-    const char **v;
-    size_t n;
+    const char **slot;
+    size_t mask;
+    uint32_t lenfirst[32]; /* by length, a bit per first letter present: most lookups stop here */
 };
 
-static int cmp_str(const void *a, const void *b)
+/* The bit of a word's first letter in a lenfirst mask (letters a-z; anything else shares bit 26).
+ */
+static uint32_t first_bit(char c)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    c = lc(c);
+    return 1u << (c >= 'a' && c <= 'z' ? c - 'a' : 26);
+}
+
+static uint32_t word_hash(const char *w, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
 }
 
 static void wl_init(struct wordlist *wl, const char *const *src, size_t n)
 {
-    wl->v = xmalloc((n ? n : 1) * sizeof *wl->v);
-    memcpy(wl->v, src, n * sizeof *wl->v);
-    wl->n = n;
-    qsort(wl->v, n, sizeof *wl->v, cmp_str);
+    size_t cap = 16;
+    while (cap < 4 * n)
+        cap *= 2;
+    wl->slot = xcalloc(cap, sizeof *wl->slot);
+    wl->mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t h = word_hash(src[i], strlen(src[i])) & wl->mask;
+        while (wl->slot[h] && strcmp(wl->slot[h], src[i]))
+            h = (h + 1) & wl->mask;
+        wl->slot[h] = src[i];
+        size_t wlen = strlen(src[i]);
+        if (wlen < 32)
+            wl->lenfirst[wlen] |= first_bit(src[i][0]);
+    }
 }
 
-/* Whether the word t[s, e) is in the list, compared in lower case. */
+/* Whether the word t[s, e) is in the set, compared in lower case. */
 static bool wl_has(const struct wordlist *wl, const char *t, size_t s, size_t e)
 {
-    char buf[40];
-    if (e <= s || e - s >= sizeof buf)
+    char buf[32];
+    if (e <= s || e - s >= sizeof buf || !(wl->lenfirst[e - s] & first_bit(t[s])))
         return false;
     lower_copy(t, s, e, buf, sizeof buf);
-    const char *key = buf;
-    return bsearch(&key, wl->v, wl->n, sizeof *wl->v, cmp_str) != NULL;
+    size_t n = e - s;
+    for (size_t h = word_hash(buf, n) & wl->mask; wl->slot[h]; h = (h + 1) & wl->mask)
+        if (!memcmp(wl->slot[h], buf, n + 1))
+            return true;
+    return false;
 }
 
 /* ---- the compiled state --------------------------------------------------------------------- */
@@ -214,20 +264,13 @@ static bool wl_has(const struct wordlist *wl, const char *t, size_t s, size_t e)
 #define WIN_BEFORE 80
 #define WIN_AFTER 160
 
-static uint32_t word_hash(const char *w, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)w[i]) * 16777619u;
-    return h;
-}
-
 struct phi {
     unsigned entities; /* bit per enum phi_label */
     bool scan_input, scan_output;
     char **allow;
     size_t nallow;
     pcre2_code *code[MAX_RULES];
+    pcre2_code *anch[MAX_RULES]; /* the AT_TRIGGER rules compiled anchored */
     struct wordlist first, last, not_names, states;
     /* trigger words -> the rules they enable (open addressing), and the rules without triggers */
     struct trig_slot {
@@ -235,6 +278,7 @@ struct phi {
         uint64_t rules;
     } trig[TRIG_SLOTS];
     uint64_t always;
+    uint32_t trig_lenfirst[TRIG_WORD_MAX];
 };
 
 /* ---- classifiers ---------------------------------------------------------------------------- */
@@ -357,6 +401,42 @@ static enum t1_verdict c_ipv6(const struct scan *sc, struct hit *h)
         (dbl == 1 && (groups < 2 || hexd < 4)))
         return T1_PASS;
     return T1_FAIL;
+}
+
+/* A ZIP code is a five-digit number right after a state ("IL 62704", "Texas, 75201"); the state
+ * is looked up behind the number, which keeps the pattern a fast digit-first search. */
+static enum t1_verdict c_zip_state(const struct scan *sc, struct hit *h)
+{
+    static const char *const abbr = "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME "
+                                    "MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI "
+                                    "SC SD TN TX UT VT VA WA WV WI WY PR";
+    const char *t = sc->t;
+    size_t i = h->s;
+    while (i > 0 && h->s - i < 4 && (t[i - 1] == ' ' || t[i - 1] == '\t' || t[i - 1] == ','))
+        i--;
+    if (i == h->s)
+        return T1_PASS;
+    size_t we = i;
+    while (i > 0 && we - i < 24 && is_alpha(t[i - 1]))
+        i--;
+    size_t ws = i;
+    if (we - ws == 2 && is_upper(t[ws]) && is_upper(t[ws + 1])) {
+        char ab[3] = {t[ws], t[ws + 1], '\0'};
+        return strstr(abbr, ab) ? T1_FAIL : T1_PASS;
+    }
+    if (we == ws || !is_upper(t[ws]))
+        return T1_PASS;
+    if (wl_has(&sc->p->states, t, ws, we))
+        return T1_FAIL;
+    /* two-word states: "New York 10001", "North Carolina 27601" */
+    if (ws >= 2 && t[ws - 1] == ' ') {
+        size_t ps = ws - 1;
+        while (ps > 0 && we - ps < 24 && is_alpha(t[ps - 1]))
+            ps--;
+        if (ps < ws - 1 && wl_has(&sc->p->states, t, ps, we))
+            return T1_FAIL;
+    }
+    return T1_PASS;
 }
 
 static const char *const residence_words[] = {
@@ -616,19 +696,19 @@ static const struct rule rules[] = {
     {PHI_EMAIL, 0, NEED_AT,
      "[A-Za-z0-9._%+\\-]+@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,}", c_keep, T1_FAIL,
      "email address", NULL},
-    {PHI_URL, 0, 0, CI "\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()]+", c_url, T1_FAIL, "URL",
-     "http https ftp www"},
+    {PHI_URL, 0, AT_TRIGGER, CI "\\b(?:https?://|ftp://|www\\.)[^\\s<>\"'()]+", c_url, T1_FAIL,
+     "URL", "http https ftp www"},
     {PHI_IP, 0, NEED_DIGIT | NEED_DIGIT_DOT,
      "(?<![\\d.])(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-"
      "9]?\\d)"
      "(?![\\d.]\\d)",
      c_keep, T1_FAIL, "IPv4 address", NULL},
-    {PHI_IP, 0, NEED_COLON, "(?<![\\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\\w:])",
-     c_ipv6, T1_FAIL, "IPv6 address", NULL},
+    {PHI_IP, 0, NEED_IP6, "(?<![\\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\\w:])", c_ipv6,
+     T1_FAIL, "IPv6 address", NULL},
     {PHI_SSN, 0, NEED_DIGIT | NEED_DIGIT3,
      "(?<![\\w-])(?!000|666|9\\d\\d)\\d{3}-(?!00)\\d{2}-(?!0000)\\d{4}(?![\\w-])", c_keep, T1_FAIL,
      "SSN format", NULL},
-    {PHI_SSN, 1, NEED_DIGIT,
+    {PHI_SSN, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\b(?:SSN|SS#|social\\s+security(?:\\s+(?:number|no\\.?|#))?)\\s*(?:is\\s+|[:#]\\s*)?"
         "(\\d{9}|\\d{3}[ .]\\d{2}[ "
         ".]\\d{4}|\\d{3}-\\d{2}-\\d{4}|(?:x{3}|\\*{3})-?(?:x{2}|\\*{2})-?\\d{4})\\b",
@@ -640,17 +720,16 @@ static const struct rule rules[] = {
     {PHI_PHONE, 0, NEED_DIGIT | NEED_PLUS,
      "(?<![\\w+])\\+[1-9]\\d{0,2}(?:[\\-.\\s]?\\(?\\d{1,4}\\)?){2,5}(?![\\w\\-])", c_phone_intl,
      T1_FAIL, "international phone number", NULL},
-    {PHI_PHONE, 1, NEED_DIGIT | NEED_DIGIT5,
+    {PHI_PHONE, 1, NEED_DIGIT | NEED_DIGIT5 | AT_TRIGGER,
      CI "\\b(?:phone|tel|telephone|cell|mobile|fax|contact|call|text|reach)\\b[^0-9\\n]{0,15}"
         "(\\d{10}|\\d{11})\\b",
      c_phone, T1_FAIL, "number after a phone word",
      "phone tel telephone cell mobile fax contact call text reach"},
     {PHI_ACCOUNT, 0, NEED_DIGIT | NEED_DIGIT3, "(?<![\\w-])\\d(?:[ \\-]?\\d){12,18}(?![\\w-])",
      c_card, T1_FAIL, "card number", NULL},
-    {PHI_ZIP, 1, NEED_DIGIT | NEED_UPPER | NEED_DIGIT5,
-     "\\b(?:" ST_ABBR "|" ST_NAME ")\\.?,?[ \\t]+(\\d{5}(?:-\\d{4})?)(?![\\w-])", c_keep, T1_FAIL,
-     "ZIP code after a state", NULL},
-    {PHI_ZIP, 1, NEED_DIGIT | NEED_DIGIT5,
+    {PHI_ZIP, 1, NEED_DIGIT5 | NEED_UPPER, "(?<![\\w-])(\\d{5}(?:-\\d{4})?)(?![\\w-])", c_zip_state,
+     T1_FAIL, "ZIP code after a state", NULL},
+    {PHI_ZIP, 1, NEED_DIGIT | NEED_DIGIT5 | AT_TRIGGER,
      CI "\\b(?:zip|postal)(?:\\s*code)?\\s*(?:is\\s+|[:#]\\s*)?(\\d{5}(?:-\\d{4})?)(?![\\w-])",
      c_keep, T1_FAIL, "after \"ZIP\"", "zip postal"},
     {PHI_ZIP, 0, NEED_DIGIT | NEED_DIGIT5, "(?<![\\w-])\\d{5}-\\d{4}(?![\\w-])", c_uncertain,
@@ -668,7 +747,7 @@ static const struct rule rules[] = {
     {PHI_GEO, 1, NEED_UPPER | NEED_COMMA_CAPS,
      "\\b([A-Z][a-z]+(?:[ \\t][A-Z][a-z]+){0,2}),[ \\t]+" ST_ABBR_CITY "\\b", c_city_state, T1_FAIL,
      "city and state", NULL},
-    {PHI_GEO, 1, NEED_UPPER,
+    {PHI_GEO, 1, NEED_UPPER | AT_TRIGGER,
      "\\b(?:lives|living|resides|residing|moved|relocated|resident)\\s+(?:in|to|of|at)\\s+"
      "([A-Z][a-z]+(?:[ \\t][A-Z][a-z]+){0,2})",
      c_lives_in, T1_FAIL, "place of residence",
@@ -680,7 +759,7 @@ static const struct rule rules[] = {
      "(?<![\\d\\-])(?:19|20)\\d{2}([\\-/"
      "])(?:0?[1-9]|1[0-2])\\1(?:0?[1-9]|[12]\\d|3[01])(?![\\d\\-])",
      c_keep, T1_FAIL, "ISO date", NULL},
-    {PHI_DATE, 0, NEED_DIGIT | NEED_UPPER,
+    {PHI_DATE, 0, NEED_DIGIT | NEED_UPPER | AT_TRIGGER,
      "\\b" MON
      "\\.?[ \\t]+(0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?\\b(?:,?[ \\t]+((?:19|20)\\d{2})\\b)?",
      c_date_words, T1_FAIL, "month and day",
@@ -692,21 +771,23 @@ static const struct rule rules[] = {
      c_date_words, T1_FAIL, "day and month",
      "jan january feb february mar march apr april may jun june jul july aug august sep sept "
      "september oct october nov november dec december"},
-    {PHI_DATE, 0, NEED_DIGIT | NEED_UPPER, "\\b" MON "\\.?,?[ \\t]+(?:19|20)\\d{2}\\b",
+    {PHI_DATE, 0, NEED_DIGIT | NEED_UPPER | AT_TRIGGER, "\\b" MON "\\.?,?[ \\t]+(?:19|20)\\d{2}\\b",
      c_date_month_year, T1_FAIL, "month and year of a personal event",
      "jan january feb february mar march apr april may jun june jul july aug august sep sept "
      "september oct october nov november dec december"},
+    {PHI_AGE_OVER_89, 0, NEED_DIGIT | AT_TRIGGER,
+     CI "\\b(?:age|aged)\\s*[:=]?\\s*(?:is\\s+|of\\s+)?(\\d{2,3})\\b", c_age, T1_FAIL,
+     "age over 89", "age aged"},
     {PHI_AGE_OVER_89, 0, NEED_DIGIT,
-     CI "\\b(?:age|aged)\\s*[:=]?\\s*(?:is\\s+|of\\s+)?(\\d{2,3})\\b"
-        "|\\b(\\d{2,3})(?:\\s*-\\s*|\\s+)(?:years?|yrs?)(?:\\s*-\\s*|\\s+)(?:old|of\\s+age)\\b"
-        "|\\b(\\d{2,3})\\s*(?:yo|y/o|y\\.o\\.)(?![a-z])",
-     c_age, T1_FAIL, "age over 89", "age aged year years yr yrs yo y"},
-    {PHI_MRN, 1, NEED_DIGIT,
+     "(?<![\\w.])(9\\d|1[0-3]\\d)(?:(?:\\s*-\\s*|\\s+)(?:[Yy]ears?|[Yy]rs?)(?:\\s*-\\s*|\\s+)"
+     "(?:old|of\\s+age)\\b|\\s*(?:yo|y/o|y\\.o\\.)(?![a-z]))",
+     c_age, T1_FAIL, "age over 89", "year years yr yrs yo y"},
+    {PHI_MRN, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\b(?:MRN|MR#|(?:medical|health)\\s+record" KEYNO "?|(?:chart|hospital|record)" KEYNO
         ")" VAL,
      c_id, T1_FAIL, "after a medical record keyword",
      "mrn mr medical health chart hospital record"},
-    {PHI_HEALTH_PLAN, 1, NEED_DIGIT,
+    {PHI_HEALTH_PLAN, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\b(?:(?:member|subscriber|beneficiary|policy|insurance|health\\s+plan|medicare|medicaid|"
         "group|plan)" KEYNO "|MBI|HICN)" VAL,
      c_id, T1_FAIL, "after a health plan keyword",
@@ -715,25 +796,25 @@ static const struct rule rules[] = {
      "\\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\\d"
      "[AC-HJKMNP-RT-Y]{2}\\d{2}\\b",
      c_keep, T1_FAIL, "Medicare beneficiary identifier format", NULL},
-    {PHI_ACCOUNT, 1, NEED_DIGIT,
+    {PHI_ACCOUNT, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\b(?:(?:patient\\s+|bank\\s+|billing\\s+)?(?:account|acct\\.?)" KEYNO "?|invoice" KEYNO
         ")" VAL,
      c_id, T1_FAIL, "after an account keyword", "account acct invoice"},
-    {PHI_VEHICLE, 1, NEED_DIGIT,
+    {PHI_VEHICLE, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\b(?:licen[cs]e\\s+plate" KEYNO "?|(?:plate|tag)" KEYNO ")"
         "\\s*(?:is\\s+|[:#=]\\s*)?([A-Z0-9]{1,4}[ \\-]?[A-Z0-9]{1,4})\\b",
-     c_id, T1_FAIL, "licence plate", "plate tag"},
-    {PHI_VEHICLE, 1, NEED_DIGIT,
+     c_id, T1_FAIL, "licence plate", "plate tag license licence"},
+    {PHI_VEHICLE, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\bVIN" KEYNO "?\\s*(?:is\\s+|[:#=]\\s*)?([A-HJ-NPR-Z0-9]{11,17})\\b", c_id, T1_FAIL,
      "after \"VIN\"", "vin"},
     {PHI_VEHICLE, 0, NEED_DIGIT | NEED_UPPER | NEED_RUN17, "\\b[A-HJ-NPR-Z0-9]{17}\\b", c_vin,
      T1_FAIL, "VIN with a valid check digit", NULL},
-    {PHI_LICENSE, 1, NEED_DIGIT,
+    {PHI_LICENSE, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\b(?:(?:(?:driver'?s?|medical|nursing|professional)\\s+)?licen[cs]e(?!\\s+plate)|DEA|NPI|"
         "certificate|permit)" KEYNO "?" VAL,
      c_id, T1_FAIL, "after a licence or certificate keyword",
      "license licence dea npi certificate permit"},
-    {PHI_DEVICE, 1, NEED_DIGIT,
+    {PHI_DEVICE, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\b(?:serial" KEYNO "?|S/N|SN|(?:device|implant|pacemaker|pump|monitor|meter|sensor|"
         "defibrillator|ICD)\\s+(?:serial|ID|identifier)(?:\\s+(?:number|no\\.?|#))?|UDI|IMEI|"
         "MAC\\s+address)\\s*(?:is\\s+|[:#=]\\s*)?(?:#\\s*)?([A-Z0-9][A-Z0-9\\-:]{1,30})\\b",
@@ -742,7 +823,7 @@ static const struct rule rules[] = {
      "mac"},
     {PHI_DEVICE, 0, NEED_DIGIT | NEED_DIGIT5, "\\(01\\)\\d{14}(?:\\(\\d{2}\\)[A-Za-z0-9]{1,20})*",
      c_keep, T1_FAIL, "UDI (GS1) format", NULL},
-    {PHI_OTHER_ID, 1, NEED_DIGIT,
+    {PHI_OTHER_ID, 1, NEED_DIGIT | AT_TRIGGER,
      CI "\\b(?:(?:patient|case|claim|encounter|visit|accession|specimen|sample|order|referral|"
         "ticket|employee|student|study|subject|participant|badge|passport|enrollment|confirmation|"
         "reference|ref|file)" KEYNO "|ID)" VAL,
@@ -750,7 +831,7 @@ static const struct rule rules[] = {
      "patient case claim encounter visit accession specimen sample order referral ticket employee "
      "student study subject participant badge passport enrollment confirmation reference ref file "
      "id"},
-    {PHI_BIOMETRIC, 0, 0,
+    {PHI_BIOMETRIC, 0, AT_TRIGGER,
      CI "\\b(?:finger\\s*prints?|thumb\\s*prints?|retina[l]?\\s+scans?|iris\\s+scans?|"
         "voice\\s*prints?|palm\\s*prints?|facial\\s+(?:geometry|recognition\\s+(?:data|template)|"
         "scan)|biometric\\s+(?:templates?|identifiers?|data|records?|scans?|signatures?)|"
@@ -767,9 +848,10 @@ static const struct rule rules[] = {
      c_photo, T1_FAIL, "photograph of the person",
      "photo photos photograph photographs picture pictures image images selfie selfies headshot "
      "headshots"},
-    {PHI_NAME, 1, NEED_UPPER, "\\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Nurse)\\.?[ \\t]+" NAMEGRP,
-     c_name_strong, T1_FAIL, "name after a title", "mr mrs ms miss mx dr prof nurse"},
-    {PHI_NAME, 1, NEED_UPPER,
+    {PHI_NAME, 1, NEED_UPPER | AT_TRIGGER,
+     "\\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Nurse)\\.?[ \\t]+" NAMEGRP, c_name_strong, T1_FAIL,
+     "name after a title", "mr mrs ms miss mx dr prof nurse"},
+    {PHI_NAME, 1, NEED_UPPER | AT_TRIGGER,
      "\\b(?:[Pp]atient|[Pp]t\\.?|[Cc]lient|[Rr]esident|[Nn]amed|[Cc]alled|[Nn]ame\\s+is|[Nn]ame:|"
      "[Dd]ear|[Hh]i|[Hh]ello|[Ss]igned(?:\\s+by)?|[Ss]incerely|[Rr]egards|[Ww]ife|[Hh]usband|"
      "[Dd]aughter|[Ss]on|[Mm]other|[Ff]ather|[Ss]pouse|[Cc]aregiver|[Gg]uardian|[Bb]rother|"
@@ -800,15 +882,17 @@ void phi_free(struct phi *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < NRULES; i++)
+    for (size_t i = 0; i < NRULES; i++) {
         pcre2_code_free(p->code[i]);
+        pcre2_code_free(p->anch[i]);
+    }
     for (size_t i = 0; i < p->nallow; i++)
         free(p->allow[i]);
     free(p->allow);
-    free(p->first.v);
-    free(p->last.v);
-    free(p->not_names.v);
-    free(p->states.v);
+    free(p->first.slot);
+    free(p->last.slot);
+    free(p->not_names.slot);
+    free(p->states.slot);
     free(p);
 }
 
@@ -926,6 +1010,17 @@ struct phi *phi_compile(const json_t *params, char *err, size_t errlen)
             goto out;
         }
         pcre2_jit_compile(p->code[i], PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+        if (rules[i].need & AT_TRIGGER) {
+            p->anch[i] = pcre2_compile((PCRE2_SPTR)rules[i].re, PCRE2_ZERO_TERMINATED,
+                                       PCRE2_ANCHORED, &ec, &eo, NULL);
+            if (!p->anch[i]) {
+                snprintf(err, errlen, "internal pattern %zu (%s) does not compile anchored", i,
+                         rules[i].why);
+                rc = -1;
+                goto out;
+            }
+            pcre2_jit_compile(p->anch[i], PCRE2_JIT_COMPLETE);
+        }
     }
     for (i = 0; i < NRULES; i++) {
         const char *w = rules[i].trig;
@@ -940,6 +1035,7 @@ struct phi *phi_compile(const json_t *params, char *err, size_t errlen)
                 while (p->trig[h].w[0] && (strlen(p->trig[h].w) != n || memcmp(p->trig[h].w, w, n)))
                     h = (h + 1) & (TRIG_SLOTS - 1);
                 memcpy(p->trig[h].w, w, n);
+                p->trig_lenfirst[n] |= first_bit(w[0]);
                 p->trig[h].rules |= 1ull << i;
             }
             w += n;
@@ -1120,15 +1216,6 @@ static void scan_meta(const struct phi *p, const char *t, size_t len, const json
     }
 }
 
-static bool is_upper(char c)
-{
-    return c >= 'A' && c <= 'Z';
-}
-static bool is_lower(char c)
-{
-    return c >= 'a' && c <= 'z';
-}
-
 /* Given name + capitalised word, or capitalised word + surname, from the lists. */
 static void scan_names(const struct phi *p, const char *t, size_t len, enum t1_field field,
                        struct t1_findings *out)
@@ -1198,19 +1285,23 @@ static void scan_names(const struct phi *p, const char *t, size_t len, enum t1_f
     }
 }
 
-static bool is_alpha(char c)
-{
-    return is_upper(c) || is_lower(c);
-}
-
 /* One pass over the text: which cheap features it has (enum need) and which rules its words
  * trigger. Most texts trigger few keyword rules, so most patterns never run. */
+#define MAX_OCC 16 /* trigger occurrences remembered per rule; more and the rule scans a window */
+
+struct occ {
+    size_t first, last; /* the first trigger's start, the last one's end */
+    size_t n;           /* how many triggers (may pass MAX_OCC) */
+    size_t at[MAX_OCC]; /* their starts */
+};
+
 static uint64_t prepass(const struct phi *c, const char *t, size_t len, unsigned *have,
-                        size_t *first_at, size_t *last_at)
+                        struct occ *occ)
 {
     uint64_t on = c->always;
     unsigned h = 0;
     size_t digits = 0, alnum = 0, wn = 0;
+    bool run_digit = false;
     char w[TRIG_WORD_MAX];
     for (size_t i = 0; i <= len; i++) {
         char ch = i < len ? t[i] : ' ';
@@ -1221,16 +1312,22 @@ static uint64_t prepass(const struct phi *c, const char *t, size_t len, unsigned
             if (is_upper(ch))
                 h |= NEED_UPPER;
         } else if (wn) {
-            if (wn < TRIG_WORD_MAX) {
+            if (wn < TRIG_WORD_MAX && c->trig_lenfirst[wn] & first_bit(w[0])) {
                 uint32_t k = word_hash(w, wn) & (TRIG_SLOTS - 1);
                 while (c->trig[k].w[0]) {
                     if (!memcmp(c->trig[k].w, w, wn) && !c->trig[k].w[wn]) {
                         uint64_t m = c->trig[k].rules;
                         for (size_t r = 0; m; r++, m >>= 1)
                             if (m & 1) {
-                                if (!(on & (1ull << r)))
-                                    first_at[r] = i - wn;
-                                last_at[r] = i;
+                                struct occ *o = &occ[r];
+                                if (!(on & (1ull << r))) {
+                                    o->first = i - wn;
+                                    o->n = 0;
+                                }
+                                if (o->n < MAX_OCC)
+                                    o->at[o->n] = i - wn;
+                                o->n++;
+                                o->last = i;
                             }
                         on |= c->trig[k].rules;
                         break;
@@ -1246,11 +1343,16 @@ static uint64_t prepass(const struct phi *c, const char *t, size_t len, unsigned
                 h |= digits >= 5 ? NEED_DIGIT3 | NEED_DIGIT5 : NEED_DIGIT3;
         } else
             digits = 0;
+        /* runs of letters and digits with at least one digit (MBI, VIN) */
         if (is_digit(ch) || is_alpha(ch)) {
-            if (++alnum >= 11)
+            alnum++;
+            run_digit |= is_digit(ch);
+            if (alnum >= 11 && run_digit)
                 h |= alnum >= 17 ? NEED_RUN11 | NEED_RUN17 : NEED_RUN11;
-        } else
+        } else {
             alnum = 0;
+            run_digit = false;
+        }
         if (i >= len)
             break;
         switch (ch) {
@@ -1259,6 +1361,11 @@ static uint64_t prepass(const struct phi *c, const char *t, size_t len, unsigned
             break;
         case ':':
             h |= NEED_COLON;
+            if (i + 1 < len && t[i + 1] == ':')
+                h |= NEED_IP6;
+            else if (i > 0 && i + 1 < len && is_hex(t[i - 1]) && is_hex(t[i + 1]) &&
+                     memchr(t + i + 1, ':', len - i - 1 < 5 ? len - i - 1 : 5))
+                h |= NEED_IP6;
             break;
         case '+':
             if (i + 1 < len && is_digit(t[i + 1]))
@@ -1310,6 +1417,28 @@ static void dedup(struct t1_findings *out, size_t from)
     free(drop);
 }
 
+/* Classifies one match and adds its finding; returns where the next search starts. */
+static size_t try_hit(const struct phi *c, const struct rule *ru, struct scan *sc,
+                      pcre2_match_data *md, int n, enum t1_field field, struct t1_findings *out)
+{
+    sc->ov = pcre2_get_ovector_pointer(md);
+    sc->nov = (uint32_t)n;
+    struct hit h = {.ms = sc->ov[0], .me = sc->ov[1], .label = ru->label, .why = ru->why};
+    int g = ru->group;
+    if (g > 0 && g < n && sc->ov[2 * g] != PCRE2_UNSET) {
+        h.s = sc->ov[2 * g];
+        h.e = sc->ov[2 * g + 1];
+    } else {
+        h.s = h.ms;
+        h.e = h.me;
+    }
+    enum t1_verdict v = h.e > h.s ? ru->classify(sc, &h) : T1_PASS;
+    if (v != T1_PASS && v > ru->verdict)
+        v = ru->verdict;
+    add(c, sc->t, sc->len, field, out, v, h.label, h.s, h.e, h.why);
+    return h.me > h.ms ? h.me : h.ms + 1;
+}
+
 int phi_scan(const struct phi *c, const char *text, size_t len, const json_t *metadata,
              enum t1_field field, struct t1_findings *out)
 {
@@ -1319,44 +1448,40 @@ int phi_scan(const struct phi *c, const char *text, size_t len, const json_t *me
     if (!text)
         text = "";
     unsigned have = 0;
-    size_t first_at[MAX_RULES], last_at[MAX_RULES];
-    uint64_t on = prepass(c, text, len, &have, first_at, last_at);
+    struct occ occ[MAX_RULES];
+    uint64_t on = prepass(c, text, len, &have, occ);
     pcre2_match_data *md = pcre2_match_data_create(12, NULL);
     struct scan sc = {.p = c, .t = text, .len = len};
     for (size_t r = 0; r < NRULES; r++) {
         const struct rule *ru = &rules[r];
-        if ((ru->need & have) != ru->need || !(on & (1ull << r)) ||
-            !(c->entities & (1u << ru->label)))
+        unsigned need = ru->need & ~AT_TRIGGER;
+        if ((need & have) != need || !(on & (1ull << r)) || !(c->entities & (1u << ru->label)))
             continue;
-        /* a keyword rule matches near its keywords: search from a little before the first to a
-         * little after the last (lookbehinds still see the text before the start) */
+        const struct occ *o = &occ[r];
+        if (ru->need & AT_TRIGGER && o->n <= MAX_OCC) {
+            /* tried only where a trigger word starts */
+            size_t done = 0;
+            for (size_t k = 0; k < o->n; k++) {
+                if (o->at[k] < done)
+                    continue;
+                int n = pcre2_match(c->anch[r], (PCRE2_SPTR)text, len, o->at[k], 0, md, NULL);
+                if (n > 0)
+                    done = try_hit(c, ru, &sc, md, n, field, out);
+            }
+            continue;
+        }
+        /* otherwise a keyword rule matches near its keywords: search from a little before the
+         * first to a little after the last (lookbehinds still see the text before the start) */
         PCRE2_SIZE pos = 0, end = len;
         if (!(c->always & (1ull << r))) {
-            pos = first_at[r] > WIN_BEFORE ? first_at[r] - WIN_BEFORE : 0;
-            end = last_at[r] + WIN_AFTER < len ? last_at[r] + WIN_AFTER : len;
+            pos = o->first > WIN_BEFORE ? o->first - WIN_BEFORE : 0;
+            end = o->last + WIN_AFTER < len ? o->last + WIN_AFTER : len;
         }
         while (pos <= end) {
             int n = pcre2_match(c->code[r], (PCRE2_SPTR)text, end, pos, 0, md, NULL);
             if (n <= 0)
                 break;
-            sc.ov = pcre2_get_ovector_pointer(md);
-            sc.nov = (uint32_t)n;
-            struct hit h = {.ms = sc.ov[0], .me = sc.ov[1], .label = ru->label, .why = ru->why};
-            int g = ru->group;
-            if (g > 0 && g < n && sc.ov[2 * g] != PCRE2_UNSET) {
-                h.s = sc.ov[2 * g];
-                h.e = sc.ov[2 * g + 1];
-            } else {
-                h.s = h.ms;
-                h.e = h.me;
-            }
-            enum t1_verdict v = h.e > h.s ? ru->classify(&sc, &h) : T1_PASS;
-            if (v != T1_PASS && v > ru->verdict)
-                v = ru->verdict;
-            add(c, text, len, field, out, v, h.label, h.s, h.e, h.why);
-            pos = h.me > sc.ov[0] ? h.me : sc.ov[0] + 1;
-            if (sc.ov[1] > pos)
-                pos = sc.ov[1];
+            pos = try_hit(c, ru, &sc, md, n, field, out);
         }
     }
     pcre2_match_data_free(md);
