@@ -249,7 +249,7 @@ static bool wl_has(const struct wordlist *wl, const char *t, size_t s, size_t e)
     lower_copy(t, s, e, buf, sizeof buf);
     size_t n = e - s;
     for (size_t h = word_hash(buf, n) & wl->mask; wl->slot[h]; h = (h + 1) & wl->mask)
-        if (!memcmp(wl->slot[h], buf, n + 1))
+        if (!strcmp(wl->slot[h], buf))
             return true;
     return false;
 }
