@@ -1175,6 +1175,8 @@ static void scan_meta(const struct phi *p, const char *t, size_t len, const json
     if (!pat)
         return;
     if (!json_is_object(pat)) {
+        if (field == T1_INPUT && p->scan_output)
+            return; /* reported once, with the output */
         struct t1_finding *f = t1_add(out, T1_UNCERTAIN, "metadata_unreadable");
         f->field = T1_METADATA;
         snprintf(f->path, sizeof f->path, "$.patient");

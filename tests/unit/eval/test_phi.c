@@ -318,6 +318,10 @@ static void test_metadata_patient(void **state)
     run_full(NULL, NULL, "Hello.", "{\"patient\":[1,2]}", &f);
     assert_int_equal(f.n, 1);
     t1_findings_release(&f);
+    /* scanning input and output reports it once */
+    run_full("{\"fields\":[\"input\",\"output\"]}", "Hi.", "Hello.", "{\"patient\":7}", &f);
+    assert_int_equal(f.n, 1);
+    t1_findings_release(&f);
 }
 
 static void test_params(void **state)
@@ -436,6 +440,24 @@ static void test_malformed(void **state)
     phi_scan(p, big, bl, NULL, T1_OUTPUT, &f);
     t1_findings_release(&f);
     free(big);
+    /* random bytes, biased towards the characters the patterns care about */
+    static const char alphabet[] = "0123456789-/.:@+(), 'sAZaz\n\xc3\xa9\xff#MRNDOBIDabc";
+    unsigned seed = 12345;
+    char rnd[512];
+    for (int round = 0; round < 400; round++) {
+        for (size_t i = 0; i < sizeof rnd; i++) {
+            seed = seed * 1103515245u + 12345u;
+            rnd[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        size_t n = (size_t)(seed >> 8) % sizeof rnd;
+        phi_scan(p, rnd, n, NULL, T1_OUTPUT, &f);
+        for (size_t i = 0; i < f.n; i++)
+            if (f.v[i].end > n || f.v[i].start >= f.v[i].end)
+                fail_msg("seed round %d: span [%zu,%zu) outside %zu bytes", round, f.v[i].start,
+                         f.v[i].end, n);
+        t1_findings_clear(&f);
+    }
+    t1_findings_release(&f);
     /* a trace with NULL texts */
     struct t1_trace t = {.metadata = json_object()};
     t1_detector_phi.run(p, &t, &f);
