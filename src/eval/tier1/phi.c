@@ -35,7 +35,7 @@ int phi_label_find(const char *name)
  * digit counts, public numbers, nearby words) is decided by the rule's classifier. */
 
 /* A capitalised word that may be a name: Smith, O'Brien, Smith-Jones; stops before "'s". */
-#define W "[A-Z][a-z]+(?:-[A-Z]?[a-z]+|'[A-Z][a-z]+)?"
+#define W "(?:[A-Z]')?[A-Z][a-z]*[A-Z]?[a-z]+(?:-[A-Z]?[a-z]+)?"
 /* One or two such words, perhaps with a middle initial; the second on the same line. */
 #define NAMEGRP "(" W "(?:[ \\t]+[A-Z]\\.)?(?:[ \\t]+" W ")?)"
 #define ST_ABBR                                                                                    \
@@ -347,6 +347,11 @@ static enum t1_verdict c_phone(const struct scan *sc, struct hit *h)
 
 static enum t1_verdict c_phone_intl(const struct scan *sc, struct hit *h)
 {
+    int open = 0;
+    for (size_t i = h->s; i < h->e; i++)
+        open += sc->t[i] == '(' ? 1 : sc->t[i] == ')' ? -1 : 0;
+    if (open < 0 && sc->t[h->e - 1] == ')')
+        h->e--; /* "(phone +1 415 555 2671)": the bracket closes the sentence's */
     char d[24];
     size_t nd = digits_of(sc->t, h->s, h->e, d, sizeof d);
     if (nd < 8 || nd > 15)
@@ -859,6 +864,10 @@ static const struct rule rules[] = {
      c_name_cue, T1_FAIL, "name after a cue",
      "patient pt client resident named called name dear hi hello signed sincerely regards wife "
      "husband daughter son mother father spouse caregiver guardian brother sister"},
+    {PHI_NAME, 1, NEED_UPPER | AT_TRIGGER,
+     "\\b(?:[Pp]atient(?:\\s+[Nn]ame)?|[Pp]t|[Nn]ame|PATIENT|NAME)\\s*:\\s*"
+     "([A-Z][A-Z'\\-]+,?[ \\t]+[A-Z][A-Z'\\-]+)\\b",
+     c_keep, T1_FAIL, "name in capitals after a label", "patient pt name"},
     {PHI_NAME, 1, NEED_UPPER,
      "\\b(" W "(?:[ \\t]+[A-Z]\\.)?[ \\t]+" W
      ")\\s*[,(]\\s*(?:DOB|D\\.O\\.B|[Bb]orn|b\\.|[Aa]ged?\\b|"

@@ -49,6 +49,10 @@ const char *const phi_first_names[] = {
     "sunita",    "lakshmi",   "haruto",      "sakura",    "jin",      "seo-yeon",  "min-jun",
     "eleanor",   "harriet",   "mildred",     "agnes",     "edith",    "gertrude",  "herbert",
     "eugene",    "clarence",  "earl",        "howard",    "leonard",  "stanley",   "norman",
+    "jane",      "kate",      "katie",       "ben",       "tom",      "tim",       "jim",
+    "bob",       "mike",      "dave",        "dan",       "sam",      "nick",      "tony",
+    "steve",     "jen",       "liz",         "beth",      "meg",      "ana",       "luz",
+    "jamie",     "jesse",     "kim",         "lynn",      "marcus",   "darnell",   "tyrone",
 };
 
 /* Common US surnames: the most frequent ones in census-style surname tables, across origins.
@@ -94,7 +98,8 @@ const char *const phi_last_names[] = {
     "okafor",     "adeyemi",   "mensah",     "okeke",     "obi",        "ivanov",    "kowalski",
     "novak",      "rossi",     "russo",      "ferrari",   "esposito",   "bianchi",   "romano",
     "muller",     "schneider", "fischer",    "weber",     "becker",     "hoffmann",  "o'brien",
-    "o'connor",   "o'neill",   "mccarthy",   "murphy",    "walsh",      "byrne",     "doyle",
+    "o'connor",   "doe",       "roe",        "o'neill",   "mccarthy",   "murphy",    "walsh",
+    "byrne",      "doyle",
 };
 
 /* Capitalised words that follow name cues ("patient", "Dr.", "Dear") or precede a surname without

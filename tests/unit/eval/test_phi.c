@@ -237,6 +237,17 @@ static void test_names(void **state)
     run_out(u, &f);
     expect(u, &f, "NAME", "Okonkwo", T1_UNCERTAIN);
     t1_findings_release(&f);
+    /* apostrophes, inner capitals, capitals after a label; a bracket that is not the number's */
+    const char *v = "Mr. O'Brien and Dr. McDonald. Pt: GARCIA, MARIA. Jane Doe (phone +1 (415) "
+                    "555-2671) agrees. Patient: NPO after midnight.";
+    run_out(v, &f);
+    expect(v, &f, "NAME", "O'Brien", T1_FAIL);
+    expect(v, &f, "NAME", "McDonald", T1_FAIL);
+    expect(v, &f, "NAME", "GARCIA, MARIA", T1_FAIL);
+    expect(v, &f, "NAME", "Jane Doe", T1_FAIL);
+    expect(v, &f, "PHONE", "+1 (415) 555-2671", T1_FAIL);
+    expect_clear(v, &f, "NPO");
+    t1_findings_release(&f);
 }
 
 static void test_biometric_and_photo(void **state)
