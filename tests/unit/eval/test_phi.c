@@ -12,6 +12,7 @@
 
 #include "eval/tier1/phi.h"
 
+#include <pthread.h>
 #include <time.h>
 
 static json_t *jdoc(const char *text)
@@ -524,6 +525,58 @@ static void test_labelled_file(void **state)
     free(all);
 }
 
+/* Many threads share one compiled state: each must see exactly what a lone scan sees. */
+struct thread_job {
+    const struct phi *p;
+    const char *text;
+    size_t want;
+    int bad;
+};
+
+static void *thread_scan(void *arg)
+{
+    struct thread_job *j = arg;
+    struct t1_findings f = {0};
+    for (int i = 0; i < 300; i++) {
+        t1_findings_clear(&f);
+        phi_scan(j->p, j->text, strlen(j->text), NULL, T1_OUTPUT, &f);
+        if (f.n != j->want)
+            j->bad++;
+    }
+    t1_findings_release(&f);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    char err[128];
+    struct phi *p = phi_compile(NULL, err, sizeof err);
+    const char *texts[] = {
+        "Patient John Smith (DOB 03/14/1950), MRN: 4471203, phone 617-555-0123.",
+        "Take 500 mg twice daily; call 911. Parkinson's disease.",
+        "Dear Mrs. Okafor, your member ID W88213377 and email a.b@example.com are on file.",
+        "Lives at 12 Oak Street, Springfield, IL 62704; a 95-year-old man.",
+    };
+    struct thread_job jobs[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        struct t1_findings f = {0};
+        jobs[i] = (struct thread_job){.p = p, .text = texts[i % 4]};
+        phi_scan(p, jobs[i].text, strlen(jobs[i].text), NULL, T1_OUTPUT, &f);
+        jobs[i].want = f.n;
+        assert_true(f.n > 0 || i % 4 == 1);
+        t1_findings_release(&f);
+    }
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, thread_scan, &jobs[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].bad, 0);
+    }
+    phi_free(p);
+}
+
 static void test_timing(void **state)
 {
     (void)state;
@@ -586,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_param_errors),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_labelled_file),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_timing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
