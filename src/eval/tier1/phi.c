@@ -89,6 +89,7 @@ struct hit {
 
 struct scan {
     const struct phi *p;
+    size_t from; /* the first finding of this scan in the output list */
     const char *t;
     size_t len;
     PCRE2_SIZE *ov;
@@ -1147,10 +1148,17 @@ static void detail_build(char *d, const char *label, const char *why, size_t s, 
 }
 
 static void add(const struct phi *p, const char *t, size_t len, enum t1_field field,
-                struct t1_findings *out, enum t1_verdict v, enum phi_label l, size_t s, size_t e,
-                const char *why)
+                struct t1_findings *out, size_t from, enum t1_verdict v, enum phi_label l, size_t s,
+                size_t e, const char *why)
 {
-    if (v == T1_PASS || e <= s || !(p->entities & (1u << l)) || allowed(p, t, len, s, e))
+    if (v == T1_PASS || e <= s || !(p->entities & (1u << l)))
+        return;
+    /* already covered by an as-bad finding of this scan: dedup would drop it anyway */
+    for (size_t i = from; i < out->n; i++)
+        if (out->v[i].field == field && out->v[i].start <= s && out->v[i].end >= e &&
+            out->v[i].verdict >= v)
+            return;
+    if (allowed(p, t, len, s, e))
         return;
     struct t1_finding *f = t1_add(out, v, label_names[l]);
     f->field = field;
@@ -1207,20 +1215,20 @@ static bool word_edge(const char *t, size_t len, size_t s, size_t e)
 }
 
 static void find_value(const struct phi *p, const char *t, size_t len, enum t1_field field,
-                       struct t1_findings *out, enum phi_label l, const char *v, size_t m,
-                       const char *why)
+                       struct t1_findings *out, size_t from, enum phi_label l, const char *v,
+                       size_t m, const char *why)
 {
     long at = find_ci(t, len, v, m, 0);
     while (at >= 0) {
         if (word_edge(t, len, (size_t)at, (size_t)at + m))
-            add(p, t, len, field, out, T1_FAIL, l, (size_t)at, (size_t)at + m, why);
+            add(p, t, len, field, out, from, T1_FAIL, l, (size_t)at, (size_t)at + m, why);
         at = find_ci(t, len, v, m, (size_t)at + m);
     }
 }
 
 /* Exact occurrences of metadata.patient's values (and of each word of a name). */
 static void scan_meta(const struct phi *p, const char *t, size_t len, const json_t *meta,
-                      enum t1_field field, struct t1_findings *out)
+                      enum t1_field field, struct t1_findings *out, size_t from)
 {
     const json_t *pat = json_is_object(meta) ? json_object_get(meta, "patient") : NULL;
     if (!pat)
@@ -1253,7 +1261,7 @@ static void scan_meta(const struct phi *p, const char *t, size_t len, const json
         if (m < 3)
             continue; /* too short to be told from ordinary text */
         enum phi_label l = meta_label(key);
-        find_value(p, t, len, field, out, l, s, m, "value of metadata.patient");
+        find_value(p, t, len, field, out, from, l, s, m, "value of metadata.patient");
         if (l != PHI_NAME)
             continue;
         for (size_t i = 0; i < m;) {
@@ -1263,7 +1271,8 @@ static void scan_meta(const struct phi *p, const char *t, size_t len, const json
             while (j < m && s[j] != ' ' && s[j] != ',')
                 j++;
             if (j - i >= 3 && j - i < m && !wl_has(&p->not_names, s, i, j))
-                find_value(p, t, len, field, out, l, s + i, j - i, "part of metadata.patient name");
+                find_value(p, t, len, field, out, from, l, s + i, j - i,
+                           "part of metadata.patient name");
             i = j;
         }
     }
@@ -1271,7 +1280,7 @@ static void scan_meta(const struct phi *p, const char *t, size_t len, const json
 
 /* Given name + capitalised word, or capitalised word + surname, from the lists. */
 static void scan_names(const struct phi *p, const char *t, size_t len, enum t1_field field,
-                       struct t1_findings *out)
+                       struct t1_findings *out, size_t from)
 {
     size_t ps = 0, pe = 0; /* the previous capitalised word, if adjacent */
     bool prev = false;
@@ -1321,15 +1330,15 @@ static void scan_names(const struct phi *p, const char *t, size_t len, enum t1_f
                     k++;
             }
             if (k > j + 1 && wl_has(&p->last, t, j, k))
-                add(p, t, len, field, out, T1_FAIL, PHI_NAME, s, k, "given name and surname");
+                add(p, t, len, field, out, from, T1_FAIL, PHI_NAME, s, k, "given name and surname");
             else if (k > j + 1 && !wl_has(&p->not_names, t, j, k))
-                add(p, t, len, field, out, T1_UNCERTAIN, PHI_NAME, s, k,
+                add(p, t, len, field, out, from, T1_UNCERTAIN, PHI_NAME, s, k,
                     "given name and a capitalised word");
             else
-                add(p, t, len, field, out, T1_UNCERTAIN, PHI_NAME, s, e, "given name alone");
+                add(p, t, len, field, out, from, T1_UNCERTAIN, PHI_NAME, s, e, "given name alone");
         } else if (prev && lastn && !wl_has(&p->not_names, t, ps, pe) &&
                    !wl_has(&p->first, t, ps, pe)) {
-            add(p, t, len, field, out, T1_UNCERTAIN, PHI_NAME, ps, e,
+            add(p, t, len, field, out, from, T1_UNCERTAIN, PHI_NAME, ps, e,
                 "capitalised word and surname");
         }
         prev = !notn;
@@ -1488,7 +1497,7 @@ static size_t try_hit(const struct phi *c, const struct rule *ru, struct scan *s
     enum t1_verdict v = h.e > h.s ? ru->classify(sc, &h) : T1_PASS;
     if (v != T1_PASS && v > ru->verdict)
         v = ru->verdict;
-    add(c, sc->t, sc->len, field, out, v, h.label, h.s, h.e, h.why);
+    add(c, sc->t, sc->len, field, out, sc->from, v, h.label, h.s, h.e, h.why);
     return h.me > h.ms ? h.me : h.ms + 1;
 }
 
@@ -1504,7 +1513,7 @@ int phi_scan(const struct phi *c, const char *text, size_t len, const json_t *me
     struct occ occ[MAX_RULES];
     uint64_t on = prepass(c, text, len, &have, occ);
     pcre2_match_data *md = pcre2_match_data_create(12, NULL);
-    struct scan sc = {.p = c, .t = text, .len = len};
+    struct scan sc = {.p = c, .from = from, .t = text, .len = len};
     for (size_t r = 0; r < NRULES; r++) {
         const struct rule *ru = &rules[r];
         unsigned need = ru->need & ~AT_TRIGGER;
@@ -1539,8 +1548,8 @@ int phi_scan(const struct phi *c, const char *text, size_t len, const json_t *me
     }
     pcre2_match_data_free(md);
     if (c->entities & (1u << PHI_NAME) && have & NEED_UPPER)
-        scan_names(c, text, len, field, out);
-    scan_meta(c, text, len, metadata, field, out);
+        scan_names(c, text, len, field, out, from);
+    scan_meta(c, text, len, metadata, field, out, from);
     dedup(out, from);
     return (int)(out->n - from);
 }
