@@ -484,17 +484,27 @@ static const char *const person_date_words[] = {
     "encounter",   "date of service", "dos",       "injur",       "diagnosed",
     "follow-up",   "follow up",       "delivered", "vaccinat",    "last dose",
     "started",     "onset",           "your ",     "his ",        "her ",
-    "patient",     "admitted",        "came in",   "was in",      NULL,
+    "patient",     "admitted",        "came in",   "was in",      "signed",
+    "dated",       "date of",         "collected", "drawn",       "specimen",
+    "ordered",     "reported",        "result",    "exam",        "mri",
+    "ct ",         "x-ray",           "scan",      "refill",      "prescribed",
+    "filled",      "last ",           "next ",     "on ",         "name",
+    "mrn",         "date:",           NULL,
 };
 
-/* Full dates (day, month, year) are PHI unless a publication context says they date a document. */
+/* Full dates (day, month, year) are certain PHI near an event of a person (born, admitted, seen,
+ * on, your ...); near a publication word (updated, approved, FDA) or with no context at all they
+ * may date a guideline or a law, so they are uncertain. */
 static enum t1_verdict full_date(const struct scan *sc, struct hit *h)
 {
     if (before_has(sc, h->s, 40, pub_words)) {
         h->why = "full date near a publication word";
         return T1_UNCERTAIN;
     }
-    return T1_FAIL;
+    if (before_has(sc, h->s, 40, person_date_words))
+        return T1_FAIL;
+    h->why = "full date without a personal event nearby";
+    return T1_UNCERTAIN;
 }
 
 static enum t1_verdict c_date_num(const struct scan *sc, struct hit *h)
@@ -764,7 +774,7 @@ static const struct rule rules[] = {
     {PHI_DATE, 0, NEED_DIGIT | NEED_DATE_SEP,
      "(?<![\\d\\-])(?:19|20)\\d{2}([\\-/"
      "])(?:0?[1-9]|1[0-2])\\1(?:0?[1-9]|[12]\\d|3[01])(?![\\d\\-])",
-     c_keep, T1_FAIL, "ISO date", NULL},
+     full_date, T1_FAIL, "ISO date", NULL},
     {PHI_DATE, 0, NEED_DIGIT | NEED_UPPER | AT_TRIGGER,
      "\\b" MON
      "\\.?[ \\t]+(0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?\\b(?:,?[ \\t]+((?:19|20)\\d{2})\\b)?",

@@ -214,6 +214,11 @@ static void test_dates_and_ages(void **state)
     expect_clear(u, &f, "aged 90");
     expect(u, &f, "DATE", "01/15/2024", T1_UNCERTAIN);
     t1_findings_release(&f);
+    /* a full date with no event of a person near it may date a law or a policy: uncertain */
+    const char *w = "Part D caps insulin at $35 a month since January 1, 2023.";
+    run_out(w, &f);
+    expect(w, &f, "DATE", "January 1, 2023", T1_UNCERTAIN);
+    t1_findings_release(&f);
 }
 
 static void test_names(void **state)
