@@ -428,7 +428,12 @@ static enum t1_verdict c_zip_state(const struct scan *sc, struct hit *h)
     size_t ws = i;
     if (we - ws == 2 && is_upper(t[ws]) && is_upper(t[ws + 1])) {
         char ab[3] = {t[ws], t[ws + 1], '\0'};
-        return strstr(abbr, ab) ? T1_FAIL : T1_PASS;
+        if (!strstr(abbr, ab))
+            return T1_PASS;
+        /* abbreviations that are also words ("Patient ID 10482") need the comma of an address */
+        if (strstr("ID IN OR ME OK", ab) && !(ws >= 2 && t[ws - 2] == ',' && t[ws - 1] == ' '))
+            return T1_PASS;
+        return T1_FAIL;
     }
     if (we == ws || !is_upper(t[ws]))
         return T1_PASS;
@@ -530,6 +535,20 @@ static enum t1_verdict c_date_words(const struct scan *sc, struct hit *h)
         return T1_FAIL;
     h->why = "day and month without a year or a personal event";
     return T1_UNCERTAIN;
+}
+
+/* "4/15" is a date only right after a word that introduces one ("appointment is 4/15"); elsewhere
+ * it is a fraction or a ratio ("1/2 tablet"). */
+static enum t1_verdict c_date_short(const struct scan *sc, struct hit *h)
+{
+    static const char *const cue[] = {
+        "on ",        "appointment", "appt",  "due ", "dated", "until ",  "through ",  "admitted",
+        "discharged", "seen ",       "visit", "born", "dob",   "surgery", "scheduled", NULL};
+    static const char *const unit[] = {" tab", " cap", " cup", " dose", " of ", " pill",
+                                       " mg",  " ml",  " tsp", " tbsp", NULL};
+    if (!before_has(sc, h->s, 20, cue) || after_has(sc, h->e, 8, unit))
+        return T1_PASS;
+    return T1_FAIL;
 }
 
 static enum t1_verdict c_date_month_year(const struct scan *sc, struct hit *h)
@@ -772,6 +791,9 @@ static const struct rule rules[] = {
      "(?<![\\d/.\\-])(\\d{1,2})([/.\\-])(\\d{1,2})\\2((?:19|20)\\d{2}|\\d{2})(?![\\d/\\-]|\\.\\d)",
      c_date_num, T1_FAIL, "numeric date", NULL},
     {PHI_DATE, 0, NEED_DIGIT | NEED_DATE_SEP,
+     "(?<![\\d/.\\-])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\\d|3[01])(?![\\d/]|\\.\\d)", c_date_short,
+     T1_FAIL, "month/day after a date word", NULL},
+    {PHI_DATE, 0, NEED_DIGIT | NEED_DATE_SEP,
      "(?<![\\d\\-])(?:19|20)\\d{2}([\\-/"
      "])(?:0?[1-9]|1[0-2])\\1(?:0?[1-9]|[12]\\d|3[01])(?![\\d\\-])",
      full_date, T1_FAIL, "ISO date", NULL},
@@ -856,11 +878,12 @@ static const struct rule rules[] = {
      "finger fingerprint fingerprints thumb thumbprint thumbprints retina retinal iris voice "
      "voiceprint voiceprints palm palmprint palmprints facial biometric dna"},
     {PHI_PHOTO, 0, 0,
-     CI "\\b(?:full[\\s\\-]face|facial|passport|ID|identification|head\\s*shot|mug\\s*shot)\\s+"
-        "(?:photo(?:graph)?|picture|image)s?\\b"
-        "|\\b(?:photo(?:graph)?|picture|image|selfie|headshot)s?\\s+(?:of|showing)\\s+(?:the\\s+)?"
-        "(?:patient|him|her|the\\s+client|Mr\\.?|Mrs\\.?|Ms\\.?|(?:his|her|their|your)\\s+face)"
-        "\\b(?!')",
+     CI
+     "\\b(?:full[\\s\\-]face|face|facial|passport|ID|identification|head\\s*shot|mug\\s*shot)\\s+"
+     "(?:photo(?:graph)?|picture|image)s?\\b"
+     "|\\b(?:photo(?:graph)?|picture|image|selfie|headshot)s?\\s+(?:of|showing)\\s+(?:the\\s+)?"
+     "(?:patient|him|her|the\\s+client|Mr\\.?|Mrs\\.?|Ms\\.?|(?:his|her|their|your)\\s+face)"
+     "\\b(?!')",
      c_photo, T1_FAIL, "photograph of the person",
      "photo photos photograph photographs picture pictures image images selfie selfies headshot "
      "headshots"},

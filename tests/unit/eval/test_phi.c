@@ -177,6 +177,12 @@ static void test_geography(void **state)
     expect(t, &f, "GEO", "Rockford", T1_FAIL);
     expect(t, &f, "ZIP", "60601", T1_FAIL);
     t1_findings_release(&f);
+    /* "ID" before a number is an identifier, not Idaho, unless an address comma says so */
+    const char *z = "Patient ID 10482 lives in Boise, ID 83702.";
+    run_out(z, &f);
+    expect(z, &f, "OTHER_ID", "10482", T1_FAIL);
+    expect(z, &f, "ZIP", "83702", T1_FAIL);
+    t1_findings_release(&f);
     /* a state is allowed; a facility's city is only uncertain */
     const char *u = "He moved to Texas last year. The Mayo Clinic in Rochester, MN treats this.";
     run_out(u, &f);
@@ -218,6 +224,12 @@ static void test_dates_and_ages(void **state)
     const char *w = "Part D caps insulin at $35 a month since January 1, 2023.";
     run_out(w, &f);
     expect(w, &f, "DATE", "January 1, 2023", T1_UNCERTAIN);
+    t1_findings_release(&f);
+    /* month/day only after a date word, and never before a unit */
+    const char *x = "Your next appointment is 4/15 at 10am. Take 1/2 tablet on 1/2 of the days.";
+    run_out(x, &f);
+    expect(x, &f, "DATE", "4/15", T1_FAIL);
+    assert_int_equal(f.n, 1);
     t1_findings_release(&f);
 }
 
