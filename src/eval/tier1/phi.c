@@ -1126,13 +1126,12 @@ static bool allowed(const struct phi *p, const char *t, size_t len, size_t s, si
         if (digits_of(a, 0, m, da, sizeof da) >= 7 && digits_of(t, s, e, ds, sizeof ds) >= 7 &&
             !strcmp(da, ds))
             return true;
-        size_t lo = s + 1 > m ? s + 1 - m : 0;
-        long at = find_ci(t, len, a, m, lo);
-        while (at >= 0 && (size_t)at <= s) {
+        /* an occurrence that covers [s, e) starts at or before s: search only up to there */
+        size_t lo = s + 1 > m ? s + 1 - m : 0, lim = s + m < len ? s + m : len;
+        for (long at = find_ci(t, lim, a, m, lo); at >= 0 && (size_t)at <= s;
+             at = find_ci(t, lim, a, m, (size_t)at + 1))
             if ((size_t)at + m >= e)
                 return true;
-            at = find_ci(t, len, a, m, (size_t)at + 1);
-        }
     }
     return false;
 }
@@ -1187,7 +1186,7 @@ static void add(const struct phi *p, const char *t, size_t len, enum t1_field fi
     if (v == T1_PASS || e <= s || !(p->entities & (1u << l)))
         return;
     /* already covered by an as-bad finding of this scan: dedup would drop it anyway */
-    for (size_t i = from; i < out->n; i++)
+    for (size_t i = out->n > from + 8 ? out->n - 8 : from; i < out->n; i++)
         if (out->v[i].field == field && out->v[i].start <= s && out->v[i].end >= e &&
             out->v[i].verdict >= v)
             return;
@@ -1488,28 +1487,57 @@ static uint64_t prepass(const struct phi *c, const char *t, size_t len, unsigned
     return on;
 }
 
-/* Drops findings of this scan contained in another at least as bad (the first of equals stays). */
-static void dedup(struct t1_findings *out, size_t from)
+struct dkey {
+    size_t start, end, idx;
+    int verdict;
+};
+
+static int cmp_dkey(const void *a, const void *b)
 {
-    size_t n = out->n;
-    bool *drop = xcalloc(n - from + 1, 1);
-    for (size_t a = from; a < n; a++)
-        for (size_t b = from; b < n && !drop[a - from]; b++) {
-            if (a == b || drop[b - from])
+    const struct dkey *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->end != y->end)
+        return x->end > y->end ? -1 : 1; /* the container first */
+    if (x->verdict != y->verdict)
+        return x->verdict > y->verdict ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx; /* then the rule that found it first */
+}
+
+/* Drops findings of this scan contained in another at least as bad (the first of equals stays)
+ * and leaves the rest in text order. O(n log n): a text of a million identifiers stays linear. */
+static void dedup(struct t1_findings *out, size_t from, enum t1_field field)
+{
+    size_t n = out->n - from;
+    if (n < 2)
+        return;
+    struct dkey *k = xmalloc(n * sizeof *k);
+    size_t nk = 0, kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct t1_finding *x = &out->v[from + i];
+        k[nk++] = (struct dkey){x->start, x->end, i, x->field == field ? (int)x->verdict : -1};
+    }
+    qsort(k, nk, sizeof *k, cmp_dkey);
+    struct t1_finding *tmp = xmalloc(n * sizeof *tmp);
+    size_t maxend[3] = {0, 0, 0}; /* the furthest end among earlier findings of verdict >= v */
+    bool any[3] = {false, false, false};
+    for (size_t i = 0; i < nk; i++) {
+        int v = k[i].verdict;
+        if (v >= 0) {
+            if (any[v] && maxend[v] >= k[i].end)
                 continue;
-            const struct t1_finding *x = &out->v[a], *y = &out->v[b];
-            if (x->field != y->field || x->start < y->start || x->end > y->end)
-                continue;
-            bool same = x->start == y->start && x->end == y->end;
-            if (x->verdict < y->verdict || (x->verdict == y->verdict && (!same || b < a)))
-                drop[a - from] = true;
+            for (int u = 0; u <= v; u++)
+                if (!any[u] || k[i].end > maxend[u]) {
+                    maxend[u] = k[i].end;
+                    any[u] = true;
+                }
         }
-    size_t w = from;
-    for (size_t a = from; a < n; a++)
-        if (!drop[a - from])
-            out->v[w++] = out->v[a];
-    out->n = w;
-    free(drop);
+        tmp[kept++] = out->v[from + k[i].idx];
+    }
+    memcpy(out->v + from, tmp, kept * sizeof *tmp);
+    out->n = from + kept;
+    free(tmp);
+    free(k);
 }
 
 /* Classifies one match and adds its finding; returns where the next search starts. */
@@ -1583,7 +1611,7 @@ int phi_scan(const struct phi *c, const char *text, size_t len, const json_t *me
     if (c->entities & (1u << PHI_NAME) && have & NEED_UPPER)
         scan_names(c, text, len, field, out, from);
     scan_meta(c, text, len, metadata, field, out, from);
-    dedup(out, from);
+    dedup(out, from, field);
     return (int)(out->n - from);
 }
 

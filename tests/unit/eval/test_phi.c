@@ -460,6 +460,16 @@ static void test_malformed(void **state)
     assert_int_equal(f.n, 1);
     assert_string_equal(f.v[0].label, "SSN");
     t1_findings_release(&f);
+    /* a megabyte of identifiers: every one found once, in text order, in linear time */
+    const char *ssn = "SSN 123-45-6789 ";
+    size_t sl = strlen(ssn), many = (1u << 20) / sl;
+    for (size_t i = 0; i < many; i++)
+        memcpy(big + i * sl, ssn, sl);
+    phi_scan(p, big, many * sl, NULL, T1_OUTPUT, &f);
+    assert_int_equal(f.n, many);
+    for (size_t i = 0; i < f.n; i++)
+        assert_int_equal(f.v[i].start, i * sl + 4);
+    t1_findings_release(&f);
     /* a long run of digits and of capitals */
     memset(big, '7', bl);
     phi_scan(p, big, bl, NULL, T1_OUTPUT, &f);
