@@ -457,7 +457,10 @@ static const char *const residence_words[] = {
 
 static enum t1_verdict c_city_state(const struct scan *sc, struct hit *h)
 {
-    if (wl_has(&sc->p->not_names, sc->t, h->s, h->s + strcspn(sc->t + h->s, " ,")))
+    size_t e1 = h->s;
+    while (e1 < h->e && sc->t[e1] != ' ' && sc->t[e1] != ',')
+        e1++;
+    if (wl_has(&sc->p->not_names, sc->t, h->s, e1))
         return T1_PASS;
     return before_has(sc, h->s, 32, residence_words) ? T1_FAIL : T1_UNCERTAIN;
 }
@@ -497,6 +500,18 @@ static const char *const person_date_words[] = {
     "mrn",         "date:",           NULL,
 };
 
+/* The decimal value of capture g (digits only, read within the capture: the text need not end
+ * with a NUL); -1 when it is unset or too long. */
+static long group_num(const struct scan *sc, uint32_t g)
+{
+    if (g >= sc->nov || sc->ov[2 * g] == PCRE2_UNSET || sc->ov[2 * g + 1] - sc->ov[2 * g] > 9)
+        return -1;
+    long v = 0;
+    for (size_t i = sc->ov[2 * g]; i < sc->ov[2 * g + 1] && is_digit(sc->t[i]); i++)
+        v = v * 10 + (sc->t[i] - '0');
+    return v;
+}
+
 /* Full dates (day, month, year) are certain PHI near an event of a person (born, admitted, seen,
  * on, your ...); near a publication word (updated, approved, FDA) or with no context at all they
  * may date a guideline or a law, so they are uncertain. */
@@ -515,7 +530,7 @@ static enum t1_verdict full_date(const struct scan *sc, struct hit *h)
 static enum t1_verdict c_date_num(const struct scan *sc, struct hit *h)
 {
     /* groups: 1 a, 2 separator, 3 b, 4 year */
-    long a = strtol(sc->t + sc->ov[2], NULL, 10), b = strtol(sc->t + sc->ov[6], NULL, 10);
+    long a = group_num(sc, 1), b = group_num(sc, 3);
     bool md = a >= 1 && a <= 12 && b >= 1 && b <= 31;
     bool dm = b >= 1 && b <= 12 && a >= 1 && a <= 31;
     if (!md && !dm)
@@ -566,7 +581,7 @@ static enum t1_verdict c_age(const struct scan *sc, struct hit *h)
     long age = -1;
     for (uint32_t g = 1; g < sc->nov; g++)
         if (sc->ov[2 * g] != PCRE2_UNSET) {
-            age = strtol(sc->t + sc->ov[2 * g], NULL, 10);
+            age = group_num(sc, g);
             break;
         }
     if (age < 90 || age > 130)

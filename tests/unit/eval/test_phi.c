@@ -431,6 +431,31 @@ static void test_malformed(void **state)
     for (size_t i = 0; i < f.n; i++)
         assert_true(f.v[i].end <= sizeof bytes - 4);
     t1_findings_release(&f);
+    /* texts that end exactly at len on the heap (no NUL after): ASan sees any read past them */
+    const char *ends[] = {"age 95",
+                          "Springfield, IL",
+                          "DOB 3/14/1950",
+                          "Seen 14 Mar",
+                          "MRN: 4471",
+                          "Dr. Smith",
+                          "Lives in Austin",
+                          "call 617-555-0123",
+                          "John Smith",
+                          "https://x.example.com/patient",
+                          "a@b.co",
+                          "1HGCM82633A004352",
+                          "Patient ID 10482",
+                          "age 1",
+                          "Jan 3",
+                          "Mr. O'"};
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        size_t n = strlen(ends[i]);
+        char *exact = xmalloc(n);
+        memcpy(exact, ends[i], n);
+        phi_scan(p, exact, n, NULL, T1_OUTPUT, &f);
+        free(exact);
+    }
+    t1_findings_release(&f);
     assert_int_equal(phi_scan(p, NULL, 0, NULL, T1_OUTPUT, &f), 0);
     assert_int_equal(phi_scan(p, NULL, 5, NULL, T1_OUTPUT, &f), 0);
     assert_int_equal(phi_scan(NULL, "x", 1, NULL, T1_OUTPUT, &f), 0);
