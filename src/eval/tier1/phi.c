@@ -1593,7 +1593,9 @@ int phi_scan(const struct phi *c, const char *text, size_t len, const json_t *me
     for (size_t r = 0; r < NRULES; r++) {
         const struct rule *ru = &rules[r];
         unsigned need = ru->need & ~AT_TRIGGER;
-        if ((need & have) != need || !(on & (1ull << r)) || !(c->entities & (1u << ru->label)))
+        /* phone rules also find faxes (the classifier relabels them) */
+        unsigned labels = 1u << ru->label | (ru->label == PHI_PHONE ? 1u << PHI_FAX : 0);
+        if ((need & have) != need || !(on & (1ull << r)) || !(c->entities & labels))
             continue;
         const struct occ *o = &occ[r];
         if (ru->need & AT_TRIGGER && o->n <= MAX_OCC) {

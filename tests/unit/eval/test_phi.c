@@ -362,6 +362,12 @@ static void test_params(void **state)
     assert_int_equal(f.n, 1);
     expect(t, &f, "DATE", "03/14/2023", T1_FAIL);
     t1_findings_release(&f);
+    /* only faxes: the phone rules still run and keep what they relabel */
+    const char *fx = "Phone 617-555-0123, fax 617-555-0199.";
+    run_full("{\"entities\":[\"FAX\"]}", NULL, fx, NULL, &f);
+    assert_int_equal(f.n, 1);
+    expect(fx, &f, "FAX", "617-555-0199", T1_FAIL);
+    t1_findings_release(&f);
     /* allow: the clinic's public number, written another way too */
     run_full("{\"allow\":[\"(617) 555-0123\"]}", NULL, t, NULL, &f);
     assert_int_equal(f.n, 1);
