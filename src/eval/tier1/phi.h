@@ -57,9 +57,12 @@ struct phi *phi_compile(const json_t *params, char *err, size_t errlen);
 void phi_free(struct phi *p); /* NULL is allowed */
 
 /* Scans text[0, len) (need not be NUL-terminated; any bytes) and appends one finding per PHI
- * occurrence with field and byte span set. metadata (may be NULL) is the trace's metadata object:
+ * occurrence, in text order, with field and byte span set (a finding contained in another at
+ * least as bad is dropped). The detail names the label, the reason and the span, never the
+ * identifier itself. metadata (may be NULL) is the trace's metadata object:
  * exact occurrences of the string values of metadata.patient are certain PHI; a metadata.patient
- * that is not an object becomes one T1_UNCERTAIN finding on T1_METADATA. The allow list and
+ * that is not an object becomes one T1_UNCERTAIN finding "metadata_unreadable" on T1_METADATA
+ * (path "$.patient"; once per trace when the detector scans both fields). The allow list and
  * entities filter of the compiled params apply; the fields param does not (the caller chose the
  * text). Returns the number of findings appended (0 for a NULL compiled state or text). */
 int phi_scan(const struct phi *compiled, const char *text, size_t len, const json_t *metadata,
