@@ -59,6 +59,13 @@ const json_t *eval_spec_doc(const struct eval_spec *s);
 /* The spec's PHI policy object (phi: in the YAML), or NULL when it declares none. */
 const json_t *eval_spec_phi(const struct eval_spec *s);
 
+/* Rewrites text by the spec's PHI policy (phi.detect finds, phi.anonymize's operator per label
+ * rewrites; a spec without phi: every label, replaced by <LABEL>), with metadata's patient values
+ * as certain PHI. Returns a new string (length in *out_len when not NULL), or NULL when the policy
+ * hashes and keylen is 0. */
+char *eval_anonymize(const struct eval_spec *s, const char *text, size_t len,
+                     const json_t *metadata, const void *key, size_t keylen, size_t *out_len);
+
 /* A trace as parsed: the JSON it came from (a reference is held) and the view the rules see. */
 struct eval_trace {
     json_t *doc;

@@ -7,6 +7,7 @@
 
 #include "eval/eval.h"
 #include "eval/phrases.h"
+#include "eval/tier1/anonymize.h"
 
 #include <pcre2.h>
 
@@ -69,6 +70,8 @@ struct eval_spec {
     unsigned phr_fields; /* the fields some phrase list looks at */
     json_t *doc;         /* the document as written */
     json_t *phi;         /* borrowed from doc, or NULL */
+    struct phi *phi_scan; /* the PHI policy's detector: phi.detect (all when absent) */
+    struct anon_policy anon;
 };
 
 extern const char *const eval_severities[]; /* "low", "medium", "high", "critical", NULL */

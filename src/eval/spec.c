@@ -743,6 +743,7 @@ void eval_spec_free(struct eval_spec *s)
     free(s->c);
     free(s->description);
     phr_free(s->phr);
+    phi_free(s->phi_scan);
     json_decref(s->doc);
     free(s);
 }
@@ -781,10 +782,53 @@ static int check_tiers(struct ld *L, const json_t *doc)
         if (!json_is_string(json_object_get(t3, "model")))
             return bad(L, t3, doc, "tier3", "tier3.model", "is required (a model name)");
     }
-    const json_t *phi = json_object_get(doc, "phi");
-    if (phi && !json_is_object(phi))
-        return bad(L, phi, doc, "phi", "phi", "must be an object (detect, anonymize)");
     return AEG_OK;
+}
+
+/* phi: {detect: all | [labels], anonymize: {default: op, LABEL: op}}: what anonymisation finds
+ * and how it rewrites it (before storage when the organisation asks, and before any text leaves
+ * the server). Absent: every label, replaced by <LABEL>. */
+static int parse_phi(struct ld *L, const json_t *doc, struct eval_spec *s)
+{
+    const json_t *phi = json_object_get(doc, "phi");
+    anon_policy_init(&s->anon, ANON_REPLACE);
+    json_t *params = json_pack("{s:[s,s]}", "fields", "output", "input");
+    int rc = AEG_OK;
+    char err[300] = "";
+    if (phi) {
+        static const char *const allowed[] = {"detect", "anonymize", NULL};
+        const char *uk;
+        if (!json_is_object(phi)) {
+            rc = bad(L, phi, doc, "phi", "phi", "must be an object (detect, anonymize)");
+            goto out;
+        }
+        if ((uk = unknown_key(phi, allowed))) {
+            char f[80];
+            snprintf(f, sizeof f, "phi.%.60s", uk);
+            rc = bad(L, json_object_get(phi, uk), phi, uk, f,
+                     "is not a field of phi (detect, anonymize)");
+            goto out;
+        }
+        const json_t *d = json_object_get(phi, "detect");
+        if (d && !(json_is_string(d) && !strcmp(json_string_value(d), "all"))) {
+            if (!json_is_array(d)) {
+                rc = bad(L, d, phi, "detect", "phi.detect", "must be all or a list of labels");
+                goto out;
+            }
+            json_object_set(params, "entities", (json_t *)d);
+        }
+        const json_t *a = json_object_get(phi, "anonymize");
+        if (a && anon_policy_parse(a, &s->anon, err, sizeof err)) {
+            rc = bad(L, a, phi, "anonymize", "phi.anonymize", "%s", err);
+            goto out;
+        }
+    }
+    s->phi_scan = phi_compile(params, err, sizeof err);
+    if (!s->phi_scan)
+        rc = bad(L, json_object_get(phi, "detect"), phi, "detect", "phi.detect", "%s", err);
+out:
+    json_decref(params);
+    return rc;
 }
 
 int eval_spec_load(const char *yaml, size_t n, const char *origin, struct eval_spec **out,
@@ -841,7 +885,7 @@ int eval_spec_load(const char *yaml, size_t n, const char *origin, struct eval_s
         goto out;
     }
     s->description = xstrdup(json_string_value(v));
-    if ((rc = check_tiers(&L, doc)))
+    if ((rc = check_tiers(&L, doc)) || (rc = parse_phi(&L, doc, s)))
         goto out;
     s->phi = json_object_get(doc, "phi");
     const json_t *cs = json_object_get(doc, "constraints");
@@ -953,4 +997,10 @@ const json_t *eval_spec_doc(const struct eval_spec *s)
 const json_t *eval_spec_phi(const struct eval_spec *s)
 {
     return s->phi;
+}
+
+char *eval_anonymize(const struct eval_spec *s, const char *text, size_t len,
+                     const json_t *metadata, const void *key, size_t keylen, size_t *out_len)
+{
+    return anon_text(s->phi_scan, &s->anon, key, keylen, text, len, metadata, out_len);
 }

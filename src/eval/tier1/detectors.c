@@ -1,9 +1,11 @@
+#include "eval/tier1/phi.h"
 #include "eval/tier1/t1.h"
 
 #include <string.h>
 
 /* The built-in detectors: each lives in its own file and is listed here once. */
 const struct t1_detector *const t1_detectors[] = {
+    &t1_detector_phi,
     NULL,
 };
 

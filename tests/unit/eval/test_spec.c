@@ -382,6 +382,46 @@ static void test_traces(void **state)
     json_decref(doc);
 }
 
+static void test_phi_policy(void **state)
+{
+    (void)state;
+    expect_error("a bad operator", HEAD "phi: {anonymize: {NAME: shred}}\nconstraints: []\n",
+                 "test.yaml:4: phi.anonymize:");
+    expect_error("a bad label", HEAD "phi: {detect: [NAME, PASSPORT]}\nconstraints: []\n",
+                 "phi.detect:");
+    expect_error("an unknown phi field", HEAD "phi: {store: raw}\nconstraints: []\n",
+                 "phi.store: is not a field of phi");
+    /* the healthcare policy: names hashed (keyed), SSNs removed, the rest replaced by a type */
+    struct eval_spec *s = NULL;
+    char err[600];
+    assert_int_equal(eval_spec_builtin("healthcare", &s, err, sizeof err), AEG_OK);
+    const char *text = "Patient John Smith (SSN 123-45-6789) was admitted on 03/14/2023; "
+                       "email john.smith@example.com.";
+    json_t *meta = json_pack("{s:{s:s}}", "patient", "name", "John Smith");
+    size_t n = 0;
+    assert_null(eval_anonymize(s, text, strlen(text), meta, NULL, 0, &n)); /* hash needs a key */
+    char *a = eval_anonymize(s, text, strlen(text), meta, "k", 1, &n);
+    assert_non_null(a);
+    assert_int_equal(strlen(a), n);
+    assert_null(strstr(a, "John"));
+    assert_null(strstr(a, "Smith"));
+    assert_null(strstr(a, "123-45-6789"));
+    assert_null(strstr(a, "03/14/2023"));
+    assert_null(strstr(a, "john.smith@example.com"));
+    assert_non_null(strstr(a, "<NAME:"));
+    assert_non_null(strstr(a, "<DATE>"));
+    /* keyed: the same name gives the same token under one key, another under another */
+    char *b = eval_anonymize(s, text, strlen(text), meta, "k", 1, NULL);
+    char *c = eval_anonymize(s, text, strlen(text), meta, "other", 5, NULL);
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    free(a);
+    free(b);
+    free(c);
+    json_decref(meta);
+    eval_spec_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_path_rules),
         cmocka_unit_test(test_when_and_combine),
         cmocka_unit_test(test_traces),
+        cmocka_unit_test(test_phi_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
