@@ -119,8 +119,8 @@ static json_t *make_robotics(int i)
 {
     json_t *wps = json_array();
     bool bad = i % 2;
-    for (int k = 0; k < 24; k++) {
-        double x = 0.1 + 0.03 * k, y = bad && k == 12 ? 0.5 : 0.2, z = 0.3;
+    for (int k = 0; k < 12; k++) {
+        double x = 0.1 + 0.02 * k, y = bad && k == 6 ? 0.5 : 0.2, z = 0.3;
         json_array_append_new(wps,
                               json_pack("{s:f,s:f,s:f,s:f}", "t", 0.1 * k, "x", x, "y", y, "z", z));
     }
@@ -128,7 +128,7 @@ static json_t *make_robotics(int i)
     json_t *meta = json_pack(
         "{s:{s:[f,f,f],s:[f,f,f]},s:[{s:s,s:s,s:[f,f,f],s:f}],s:[{s:s,s:[f,f,f]}],s:f,s:f,s:f}",
         "workspace", "min", -1.0, -1.0, 0.0, "max", 1.0, 1.0, 1.0, "obstacles", "id", "fixture",
-        "type", "sphere", "center", 0.45, 0.5, 0.3, "radius", 0.05, "humans", "id", "operator",
+        "type", "sphere", "center", 0.22, 0.45, 0.3, "radius", 0.05, "humans", "id", "operator",
         "position", 0.9, 0.9, 0.0, "clearance", 0.02, "human_min_distance", 0.3, "max_speed", 1.5);
     return json_pack("{s:s,s:s,s:o,s:o}", "domain", "robotics", "input",
                      "Move the gripper along the conveyor to the drop-off point.", "output", plan,

@@ -1,11 +1,13 @@
 #include "eval/tier1/phi.h"
 #include "eval/tier1/t1.h"
+#include "eval/tier1/trajectory.h"
 
 #include <string.h>
 
 /* The built-in detectors: each lives in its own file and is listed here once. */
 const struct t1_detector *const t1_detectors[] = {
     &t1_detector_phi,
+    &t1_detector_trajectory,
     NULL,
 };
 
