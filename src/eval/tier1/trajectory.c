@@ -398,7 +398,7 @@ static void run(const void *state, const struct t1_trace *t, struct t1_findings 
                 const struct obstacle *o = &c.ob[k];
                 double d = o->box ? traj_segment_box(a->p, b->p, o->lo, o->hi)
                                   : fmax(0, traj_segment_point(a->p, b->p, o->c) - o->r);
-                if (d < clearance || d == 0) {
+                if (d < clearance - 1e-9 || d == 0) { /* exactly the clearance is enough */
                     bool at_wp =
                         o->box
                             ? traj_segment_box(a->p, a->p, o->lo, o->hi) < clearance ||
