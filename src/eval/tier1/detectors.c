@@ -1,3 +1,4 @@
+#include "eval/tier1/citations.h"
 #include "eval/tier1/phi.h"
 #include "eval/tier1/t1.h"
 #include "eval/tier1/trajectory.h"
@@ -7,6 +8,7 @@
 /* The built-in detectors: each lives in its own file and is listed here once. */
 const struct t1_detector *const t1_detectors[] = {
     &t1_detector_phi,
+    &t1_detector_citations,
     &t1_detector_trajectory,
     NULL,
 };
