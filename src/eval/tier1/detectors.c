@@ -1,4 +1,5 @@
 #include "eval/tier1/citations.h"
+#include "eval/tier1/dosage.h"
 #include "eval/tier1/legal.h"
 #include "eval/tier1/phi.h"
 #include "eval/tier1/t1.h"
@@ -8,8 +9,13 @@
 
 /* The built-in detectors: each lives in its own file and is listed here once. */
 const struct t1_detector *const t1_detectors[] = {
-    &t1_detector_phi,      &t1_detector_citations,  &t1_detector_privilege,
-    &t1_detector_conflict, &t1_detector_trajectory, NULL,
+    &t1_detector_phi,        /* healthcare */
+    &t1_detector_dosage,     /* healthcare */
+    &t1_detector_citations,  /* legal */
+    &t1_detector_privilege,  /* legal */
+    &t1_detector_conflict,   /* legal */
+    &t1_detector_trajectory, /* robotics */
+    NULL,
 };
 
 const struct t1_detector *t1_detector_find(const char *name)
