@@ -1,6 +1,7 @@
 #include "eval/tier1/citations.h"
 #include "eval/tier1/dosage.h"
 #include "eval/tier1/legal.h"
+#include "eval/tier1/orders.h"
 #include "eval/tier1/phi.h"
 #include "eval/tier1/t1.h"
 #include "eval/tier1/trajectory.h"
@@ -15,6 +16,7 @@ const struct t1_detector *const t1_detectors[] = {
     &t1_detector_privilege,  /* legal */
     &t1_detector_conflict,   /* legal */
     &t1_detector_trajectory, /* robotics */
+    &t1_detector_orders,     /* trading */
     NULL,
 };
 
