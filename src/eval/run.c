@@ -185,7 +185,7 @@ static const char *const negations[] = {
     "nothing", "cannot",  "avoid",   "refrain", "don't",    "doesn't",   "didn't", "isn't",
     "aren't",  "wasn't",  "weren't", "won't",   "wouldn't", "shouldn't", "can't",  "couldn't",
     "mustn't", "needn't", "dont",    "doesnt",  "didnt",    "isnt",      "cant",   "wont",
-    "hardly",  "stop",    "against", NULL};
+    "hardly",  "stop",    "against", "denies",  "denied",   "denying",   NULL};
 static const char *const clause_breaks[] = {"but", "however", "although", "though",
                                             "yet", "except",  "unless",   NULL};
 
