@@ -23,8 +23,11 @@ struct rule {
     /* regex, keywords, required: phrases (case-insensitive) go to the spec's phrase index as list
      * `list`; patterns, and phrases of a case-sensitive rule, to one PCRE2 alternation `re` */
     int list, contra_list; /* -1: none */
-    pcre2_code *re;
-    bool re_lead_b;     /* re's alternatives all began with \b, stripped: check it on a match */
+    pcre2_code **re;       /* one per pattern: each keeps PCRE2's start-of-match optimisation,
+                              which one alternation of them all loses (measured: 33 us a KB against
+                              22 for the patterns apart) */
+    bool *re_lead_b;       /* the pattern began with \b, stripped: check it on a match */
+    size_t nre;
     pcre2_code *contra; /* required: phrases that contradict it (then it does not count) */
     bool negation;      /* a match negated within `scope` words before it does not count */
     int scope;
@@ -67,9 +70,9 @@ struct eval_spec {
     size_t nc;
     size_t nslots; /* distinct detector runs per trace */
     struct phr_index *phr;
-    unsigned phr_fields; /* the fields some phrase list looks at */
-    json_t *doc;         /* the document as written */
-    json_t *phi;         /* borrowed from doc, or NULL */
+    unsigned phr_fields;  /* the fields some phrase list looks at */
+    json_t *doc;          /* the document as written */
+    json_t *phi;          /* borrowed from doc, or NULL */
     struct phi *phi_scan; /* the PHI policy's detector: phi.detect (all when absent) */
     struct anon_policy anon;
 };

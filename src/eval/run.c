@@ -268,9 +268,9 @@ static void field_text(const struct t1_trace *t, unsigned f, const char **s, siz
 
 /* Counts the matches of re in the rule's fields that are not negated (when the rule honours
  * negation), adding evidence (up to MAX_EVIDENCE_PER_RULE) when ev is set. */
-static int count_matches(const struct rule *r, const pcre2_code *re, const struct t1_trace *t,
-                         struct eval_ctx *ctx, bool ev, const char *label, int *negated_seen,
-                         size_t *neg_at, enum t1_field *neg_field)
+static int count_matches(const struct rule *r, const pcre2_code *re, bool lead_b,
+                         const struct t1_trace *t, struct eval_ctx *ctx, bool ev, const char *label,
+                         int *negated_seen, size_t *neg_at, enum t1_field *neg_field)
 {
     int count = 0;
     for (unsigned f = FIELD_INPUT; f <= FIELD_OUTPUT; f <<= 1) {
@@ -290,7 +290,7 @@ static int count_matches(const struct rule *r, const pcre2_code *re, const struc
             off = b > a ? b : b + 1;
             if (b == a)
                 continue; /* an empty match is no evidence */
-            if (re == r->re && r->re_lead_b && !boundary(s, n, a)) {
+            if (lead_b && !boundary(s, n, a)) {
                 off = a + 1; /* not at a word boundary: look again from the next byte */
                 continue;
             }
@@ -512,8 +512,8 @@ enum t1_verdict rule_run(const struct eval_spec *spec, const struct rule *r,
         size_t from = ctx->scratch.n;
         const char *label = r->kind == RULE_REGEX ? "pattern" : "keyword";
         int n = r->list >= 0 ? count_list(r, r->list, t, ctx, true, label, NULL, NULL, NULL) : 0;
-        if (r->re)
-            n += count_matches(r, r->re, t, ctx, true, label, NULL, NULL, NULL);
+        for (size_t i = 0; i < r->nre; i++)
+            n += count_matches(r, r->re[i], r->re_lead_b[i], t, ctx, true, label, NULL, NULL, NULL);
         if (n >= r->min_matches)
             return r->verdict;
         ctx->scratch.n = from;
@@ -525,10 +525,10 @@ enum t1_verdict rule_run(const struct eval_spec *spec, const struct rule *r,
         enum t1_field neg_field = T1_NONE;
         if (r->contra || r->contra_list >= 0) {
             size_t from = ctx->scratch.n;
-            int n =
-                r->contra
-                    ? count_matches(r, r->contra, t, ctx, true, "contradicted", NULL, NULL, NULL)
-                    : count_list(r, r->contra_list, t, ctx, true, "contradicted", NULL, NULL, NULL);
+            int n = r->contra ? count_matches(r, r->contra, false, t, ctx, true, "contradicted",
+                                              NULL, NULL, NULL)
+                              : count_list(r, r->contra_list, t, ctx, true, "contradicted", NULL,
+                                           NULL, NULL);
             if (n > 0) {
                 for (size_t i = from; i < ctx->scratch.n; i++)
                     t1_detail(&ctx->scratch.v[i], "%s is contradicted", r->name);
@@ -538,8 +538,9 @@ enum t1_verdict rule_run(const struct eval_spec *spec, const struct rule *r,
         int n = r->list >= 0
                     ? count_list(r, r->list, t, ctx, false, "required", &neg, &neg_at, &neg_field)
                     : 0;
-        if (n == 0 && r->re)
-            n = count_matches(r, r->re, t, ctx, false, "required", &neg, &neg_at, &neg_field);
+        for (size_t i = 0; n == 0 && i < r->nre; i++)
+            n = count_matches(r, r->re[i], r->re_lead_b[i], t, ctx, false, "required", &neg,
+                              &neg_at, &neg_field);
         if (n > 0)
             return T1_PASS;
         struct t1_finding *x = t1_add(&ctx->scratch, r->verdict, neg ? "negated" : "missing");
@@ -646,11 +647,14 @@ enum t1_verdict eval_run(const struct eval_spec *spec, const struct t1_trace *t,
         if (c->nwhen) {
             size_t hits = 0;
             for (size_t k = 0; k < c->nwhen; k++) {
-                if (rule_run(spec, &c->when[k], t, ctx) != T1_PASS)
-                    hits++;
+                bool hit = rule_run(spec, &c->when[k], t, ctx) != T1_PASS;
+                hits += hit;
                 keep_evidence(ctx, k);
+                if (c->when_combine == COMBINE_ALL ? !hit : hit)
+                    break; /* decided: all failed at one, or any held at one */
             }
             o->applicable = c->when_combine == COMBINE_ANY ? hits > 0 : hits == c->nwhen;
+            /* (with `all`, a miss broke the loop early, so hits < nwhen) */
             if (!o->applicable)
                 ctx->nev = o->ev_from;
         }
@@ -664,6 +668,8 @@ enum t1_verdict eval_run(const struct eval_spec *spec, const struct t1_trace *t,
                 npass += rv == T1_PASS;
                 if (rv > v)
                     v = rv;
+                if (c->combine == COMBINE_ALL && rv == T1_PASS)
+                    break; /* all: one pass decides; the rest need not run */
             }
             if (c->combine == COMBINE_ALL) {
                 v = nfail == c->nrules ? T1_FAIL : npass ? T1_PASS : T1_UNCERTAIN;

@@ -460,7 +460,18 @@ static int parse_rule(struct ld *L, const json_t *r, const char *where, size_t i
         }
         if (all) {
             snprintf(f, sizeof f, "%s.%s", where, rl ? "patterns" : "any");
-            out->re = compile_list(L, all, true, !cs, f, &rc, &out->re_lead_b);
+            size_t na = json_array_size(all);
+            out->re = xcalloc(na, sizeof *out->re);
+            out->re_lead_b = xcalloc(na, sizeof *out->re_lead_b);
+            for (size_t i = 0; i < na && !rc; i++) {
+                json_t *one = json_pack("[O]", json_array_get(all, i));
+                char fi[224];
+                snprintf(fi, sizeof fi, "%s[%zu]", f, i);
+                out->re[i] = compile_list(L, one, true, !cs, fi, &rc, &out->re_lead_b[i]);
+                json_decref(one);
+                if (out->re[i])
+                    out->nre++;
+            }
         }
         json_decref(all);
         json_decref(h1);
@@ -609,8 +620,10 @@ static int parse_rule(struct ld *L, const json_t *r, const char *where, size_t i
 
 static void rule_release(struct rule *r)
 {
-    if (r->re)
-        pcre2_code_free(r->re);
+    for (size_t i = 0; i < r->nre; i++)
+        pcre2_code_free(r->re[i]);
+    free(r->re);
+    free(r->re_lead_b);
     if (r->contra)
         pcre2_code_free(r->contra);
     json_decref(r->equals);

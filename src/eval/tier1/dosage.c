@@ -62,9 +62,17 @@ static const struct drug table[] = {
 };
 #define NTABLE (sizeof table / sizeof table[0])
 
+struct alias {
+    char name[48]; /* lower case */
+    size_t len;
+    long drug;
+};
+
 struct dosage {
     struct drug *d; /* the table, then extra_drugs */
     size_t n;
+    struct alias *al; /* every name of every drug, sorted by its first word */
+    size_t nal;
     pcre2_code *amount, *tablets, *freq;
 };
 
@@ -74,6 +82,7 @@ static void destroy(void *state)
     if (!s)
         return;
     free(s->d);
+    free(s->al);
     pcre2_code_free(s->amount);
     pcre2_code_free(s->tablets);
     pcre2_code_free(s->freq);
@@ -102,6 +111,20 @@ static bool pos_num(const json_t *v, double *out)
         return false;
     *out = json_number_value(v);
     return true;
+}
+
+/* Aliases ordered by their first word, so a text's word finds them by binary search. */
+static int first_word_cmp(const char *w, size_t wn, const char *name)
+{
+    size_t k = strcspn(name, " -");
+    int c = strncmp(w, name, wn < k ? wn : k);
+    return c ? c : (wn < k ? -1 : wn > k ? 1 : 0);
+}
+
+static int cmp_alias(const void *a, const void *b)
+{
+    const char *x = ((const struct alias *)a)->name;
+    return first_word_cmp(x, strcspn(x, " -"), ((const struct alias *)b)->name);
 }
 
 static void *compile(const json_t *params, char *err, size_t errlen)
@@ -154,6 +177,24 @@ static void *compile(const json_t *params, char *err, size_t errlen)
         }
         s->n++;
     }
+    /* the alias index */
+    s->al = xcalloc(s->n * 12 + 1, sizeof *s->al);
+    for (size_t i = 0; i < s->n; i++) {
+        const char *names = s->d[i].names;
+        while (*names && s->nal < s->n * 12) {
+            const char *bar = strchr(names, '|');
+            size_t len = bar ? (size_t)(bar - names) : strlen(names);
+            if (len && len < sizeof s->al[0].name) {
+                struct alias *a = &s->al[s->nal++];
+                memcpy(a->name, names, len);
+                a->name[len] = 0;
+                a->len = len;
+                a->drug = (long)i;
+            }
+            names += len + (bar ? 1 : 0);
+        }
+    }
+    qsort(s->al, s->nal, sizeof *s->al, cmp_alias);
     s->amount = re("(?<![\\w.,])(\\d{1,3}(?:,\\d{3})+|\\d+(?:\\.\\d+)?)\\s*(mg/kg|milligrams?|mg|"
                    "grams?|g|mcg|micrograms?|\xc2\xb5g|ug)\\b(?:\\s*(?:per|a|/)\\s*(day|daily)|\\s+"
                    "(daily)\\b)?");
@@ -247,29 +288,68 @@ static double per_day(const struct dosage *s, const char *t, size_t n, pcre2_mat
     return 0;
 }
 
-/* The drug named nearest byte `at` of s[b, e): its index, or -1. */
-static long drug_near(const struct dosage *s, const char *t, size_t b, size_t e, size_t at)
+/* Where drugs are named in the text: found once per trace by looking each word up. */
+struct mention {
+    size_t at;
+    long drug;
+};
+
+static size_t find_mentions(const struct dosage *s, const char *t, size_t n, struct mention **out)
+{
+    size_t cap = 0, k = 0;
+    *out = NULL;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && !isalpha((unsigned char)t[i]))
+            i++;
+        size_t b = i;
+        char w[48];
+        size_t wn = 0;
+        while (i < n && isalpha((unsigned char)t[i])) {
+            if (wn + 1 < sizeof w)
+                w[wn++] = (char)tolower((unsigned char)t[i]);
+            i++;
+        }
+        if (wn < 3 || wn >= sizeof w - 1)
+            continue;
+        w[wn] = 0;
+        /* binary search for the first alias whose first word is w, then check each in full */
+        size_t lo = 0, hi = s->nal;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (first_word_cmp(w, wn, s->al[mid].name) > 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t j = lo; j < s->nal && !first_word_cmp(w, wn, s->al[j].name); j++) {
+            const struct alias *a = &s->al[j];
+            if (b + a->len > n || strncasecmp(t + b, a->name, a->len) ||
+                (b + a->len < n && isalpha((unsigned char)t[b + a->len])))
+                continue;
+            if (k == cap) {
+                cap = cap ? cap * 2 : 8;
+                *out = xrealloc(*out, cap * sizeof **out);
+            }
+            (*out)[k++] = (struct mention){b, a->drug};
+            break;
+        }
+    }
+    return k;
+}
+
+/* The drug named nearest byte `at` within [b, e): its index, or -1. */
+static long drug_near(const struct mention *m, size_t nm, size_t b, size_t e, size_t at)
 {
     long best = -1;
     size_t bestd = (size_t)-1;
-    for (size_t i = 0; i < s->n; i++) {
-        const char *names = s->d[i].names;
-        while (*names) {
-            const char *bar = strchr(names, '|');
-            size_t len = bar ? (size_t)(bar - names) : strlen(names);
-            for (size_t p = b; len && p + len <= e; p++) {
-                if (strncasecmp(t + p, names, len))
-                    continue;
-                if ((p > b && isalnum((unsigned char)t[p - 1])) ||
-                    (p + len < e && isalpha((unsigned char)t[p + len])))
-                    continue;
-                size_t d = p > at ? p - at : at - p;
-                if (d < bestd) {
-                    bestd = d;
-                    best = (long)i;
-                }
-            }
-            names += len + (bar ? 1 : 0);
+    for (size_t i = 0; i < nm; i++) {
+        if (m[i].at < b || m[i].at >= e)
+            continue;
+        size_t d = m[i].at > at ? m[i].at - at : at - m[i].at;
+        if (d < bestd) {
+            bestd = d;
+            best = m[i].drug;
         }
     }
     return best;
@@ -319,6 +399,8 @@ struct ctx {
     pcre2_match_data *md, *md2;
     struct t1_findings *out;
     long last_drug;
+    struct mention *m;
+    size_t nm;
 };
 
 static void check(struct ctx *c, long di, double dose_mg, bool daily_amount, size_t a, size_t b,
@@ -359,7 +441,7 @@ static void check(struct ctx *c, long di, double dose_mg, bool daily_amount, siz
 static void sentence(struct ctx *c, size_t sb, size_t se)
 {
     const char *t = c->t;
-    long drug_here = drug_near(c->s, t, sb, se, sb);
+    long drug_here = drug_near(c->m, c->nm, sb, se, sb);
     /* tablets x strength first; amounts inside them are not read again */
     size_t skip_b = (size_t)-1, skip_e = 0;
     if (pcre2_match(c->s->tablets, (PCRE2_SPTR)t, se, sb, 0, c->md, NULL) >= 0) {
@@ -368,7 +450,7 @@ static void sentence(struct ctx *c, size_t sb, size_t se)
         double strength = strtod(t + ov[4], NULL) * to_mg(t + ov[6], ov[7] - ov[6]);
         skip_b = ov[0];
         skip_e = ov[1];
-        long di = drug_near(c->s, t, sb, se, ov[0]);
+        long di = drug_near(c->m, c->nm, sb, se, ov[0]);
         if (di < 0)
             di = c->last_drug;
         if (di >= 0 && count > 0 && !limit_cue(t, sb, ov[0]))
@@ -389,7 +471,7 @@ static void sentence(struct ctx *c, size_t sb, size_t se)
         const char *u = t + ov[4];
         size_t ul = ov[5] - ov[4];
         bool daily = ov[6] != PCRE2_UNSET || ov[8] != PCRE2_UNSET;
-        long di = drug_near(c->s, t, sb, se, a);
+        long di = drug_near(c->m, c->nm, sb, se, a);
         if (di < 0)
             di = c->last_drug;
         if (di < 0 || !(v > 0))
@@ -429,6 +511,9 @@ static void run(const void *state, const struct t1_trace *t, struct t1_findings 
     c.weight = w;
     bool child = num_at(json_object_get(pt, "age_years"), &age) && age < 12;
     c.weight_limits = w > 0 && (child || w < 50);
+    c.nm = find_mentions(s, c.t, c.n, &c.m);
+    if (!c.nm)
+        return; /* no drug named: no dose to check */
     c.md = pcre2_match_data_create(8, NULL);
     c.md2 = pcre2_match_data_create(8, NULL);
     if (!c.md || !c.md2)
@@ -446,6 +531,7 @@ static void run(const void *state, const struct t1_trace *t, struct t1_findings 
     }
     pcre2_match_data_free(c.md);
     pcre2_match_data_free(c.md2);
+    free(c.m);
 }
 
 const struct t1_detector t1_detector_dosage = {
