@@ -183,7 +183,10 @@ static pcre2_code *compile_list(struct ld *L, const json_t *list, bool raw, bool
                 PCRE2_UCHAR msg[200];
                 pcre2_get_error_message(ec, msg, sizeof msg);
                 char f[224];
-                snprintf(f, sizeof f, "%s[%zu]", field, i);
+                if (json_array_size(list) == 1) /* the caller named the pattern itself */
+                    snprintf(f, sizeof f, "%s", field);
+                else
+                    snprintf(f, sizeof f, "%s[%zu]", field, i);
                 *rc = bad(L, v, NULL, NULL, f, "the pattern does not compile at offset %zu: %s",
                           (size_t)off, (const char *)msg);
                 free(b.p);
