@@ -7,6 +7,10 @@
  * usage, an unreadable spec or file, or a line that is not a valid trace (every other line is still
  * evaluated and reported).
  *
+ * --anonymize writes each trace back (JSONL) with its input, text output and every string of its
+ * metadata rewritten by the spec's PHI policy (phi.detect, phi.anonymize), instead of evaluating;
+ * the hash operator's key comes from the AEGIS_ANON_KEY environment variable.
+ *
  * --quality compares the verdicts with each line's `expected` ({"constraint": "pass"|"fail"}) and
  * prints precision and recall of `fail` per constraint; with --baseline it exits 1 when any falls
  * below the figures recorded there ({"domain": {"constraint": {"precision": p, "recall": r}}}).
@@ -27,7 +31,7 @@ static int usage(void)
     fprintf(stderr, "usage: aegis eval [--domain NAME | --spec FILE.yaml] FILE.jsonl|- "
                     "[--format table|json]\n"
                     "                  [--fail-on fail|uncertain] [--quality] [--baseline "
-                    "FILE.json]\ndomains:");
+                    "FILE.json] [--anonymize]\ndomains:");
     for (size_t i = 0; eval_domains[i].name; i++)
         fprintf(stderr, " %s", eval_domains[i].name);
     fprintf(stderr, "\n");
@@ -179,10 +183,90 @@ static int quality_report(const struct quality *q, const char *baseline_path, bo
     return rc;
 }
 
+/* Anonymises every string inside v (metadata carries patient context: PHI too). 0, or -1 as
+ * eval_anonymize fails. */
+static int anonymize_strings(const struct eval_spec *spec, json_t *v, const json_t *meta,
+                             const char *key, size_t keylen, int depth)
+{
+    if (depth > 64)
+        return 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+        {
+            if (json_is_string(x)) {
+                size_t n = 0;
+                char *a = eval_anonymize(spec, json_string_value(x), json_string_length(x), meta,
+                                         key, keylen, &n);
+                if (!a)
+                    return -1;
+                json_t *s = json_stringn(a, n);
+                json_object_set_new(v, k, s ? s : json_string(""));
+                free(a);
+            } else if (anonymize_strings(spec, x, meta, key, keylen, depth + 1)) {
+                return -1;
+            }
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *x = json_array_get(v, i);
+            if (json_is_string(x)) {
+                size_t n = 0;
+                char *a = eval_anonymize(spec, json_string_value(x), json_string_length(x), meta,
+                                         key, keylen, &n);
+                if (!a)
+                    return -1;
+                json_t *s = json_stringn(a, n);
+                json_array_set_new(v, i, s ? s : json_string(""));
+                free(a);
+            } else if (anonymize_strings(spec, x, meta, key, keylen, depth + 1)) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Prints doc with its input and (text) output anonymised by the spec's PHI policy. -1 when the
+ * policy needs a key and there is none. */
+static int anonymize_line(const struct eval_spec *spec, json_t *doc, const struct eval_trace *tr,
+                          const char *key, size_t keylen)
+{
+    json_t *copy = json_deep_copy(doc);
+    for (int f = 0; f < 2; f++) {
+        const char *text = f ? tr->t.output : tr->t.input;
+        size_t len = f ? tr->t.output_len : tr->t.input_len;
+        if (f && !json_is_string(json_object_get(doc, "output")))
+            continue; /* a JSON output (a plan, orders) is left as it is */
+        if (!f && !json_object_get(doc, "input"))
+            continue;
+        size_t n = 0;
+        char *a = eval_anonymize(spec, text, len, tr->t.metadata, key, keylen, &n);
+        if (!a) {
+            json_decref(copy);
+            return -1;
+        }
+        json_t *s = json_stringn(a, n);
+        json_object_set_new(copy, f ? "output" : "input", s ? s : json_string(""));
+        free(a);
+    }
+    json_t *meta = json_object_get(copy, "metadata");
+    if (meta && anonymize_strings(spec, meta, tr->t.metadata, key, keylen, 0)) {
+        json_decref(copy);
+        return -1;
+    }
+    char *out = json_dumps(copy, JSON_COMPACT);
+    printf("%s\n", out ? out : "{}");
+    free(out);
+    json_decref(copy);
+    return 0;
+}
+
 int cli_eval(int argc, char **argv)
 {
     const char *domain = NULL, *spec_path = NULL, *file = NULL, *baseline = NULL;
-    bool json = false, fail_uncertain = false, quality = false;
+    bool json = false, fail_uncertain = false, quality = false, anonymize = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--domain") && i + 1 < argc)
@@ -193,6 +277,8 @@ int cli_eval(int argc, char **argv)
             baseline = argv[++i];
         else if (!strcmp(a, "--quality"))
             quality = true;
+        else if (!strcmp(a, "--anonymize"))
+            anonymize = true;
         else if (!strcmp(a, "--format") && i + 1 < argc) {
             const char *f = argv[++i];
             if (!strcmp(f, "json"))
@@ -227,6 +313,10 @@ int cli_eval(int argc, char **argv)
         fprintf(stderr, "aegis eval: give --domain or --spec, not both\n");
         return CLI_USAGE;
     }
+    if (anonymize && quality) {
+        fprintf(stderr, "aegis eval: --anonymize and --quality do not go together\n");
+        return CLI_USAGE;
+    }
     if (baseline && !quality) {
         fprintf(stderr, "aegis eval: --baseline goes with --quality\n");
         return CLI_USAGE;
@@ -255,7 +345,8 @@ int cli_eval(int argc, char **argv)
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    if (!json)
+    const char *key = getenv("AEGIS_ANON_KEY");
+    if (!json && !anonymize)
         printf("%-6s %-28s %-9s %s\n", "line", "trace", "verdict", "constraints not passed");
     while ((len = getline(&line, &cap, in)) >= 0) {
         lineno++;
@@ -294,6 +385,21 @@ int cli_eval(int argc, char **argv)
             eval_trace_release(&tr);
             json_decref(doc);
             bad++;
+            continue;
+        }
+        if (anonymize) {
+            int arc = anonymize_line(spec, doc, &tr, key, key ? strlen(key) : 0);
+            eval_trace_release(&tr);
+            json_decref(doc);
+            if (arc) {
+                fprintf(stderr,
+                        "aegis eval: %s:%ld: the spec's PHI policy hashes: set AEGIS_ANON_KEY to "
+                        "the key\n",
+                        file, lineno);
+                bad++;
+                break;
+            }
+            n++;
             continue;
         }
         enum t1_verdict v = eval_run(spec, &tr.t, ctx);
@@ -371,7 +477,7 @@ int cli_eval(int argc, char **argv)
     free(line);
     if (in != stdin)
         fclose(in);
-    if (!json)
+    if (!json && !anonymize)
         printf("\n%ld traces: %ld pass, %ld uncertain, %ld fail; %ld bad lines; Tier-1 %.1f us a "
                "trace on average\n",
                n, counts[T1_PASS], counts[T1_UNCERTAIN], counts[T1_FAIL], bad, n ? us / n : 0.0);
