@@ -290,6 +290,13 @@ static void run(const void *state, const struct t1_trace *t, struct t1_findings 
         bool skip = false;
         for (size_t i = 0; not_reporters[i] && !skip; i++)
             skip = !strcasecmp(sq, not_reporters[i]);
+        /* law reviews and journals ("98 Harv. L. Rev. 1", "12 Yale L.J. 3") are secondary
+         * sources, and "05 Civ. 9016" is a docket number: none is a case reporter */
+        size_t sl = strlen(sq);
+        skip = skip || strstr(sq, "L.Rev.") || strstr(sq, "L.J.") ||
+               (sl >= 2 && !strcasecmp(sq + sl - 2, "J.")) ||
+               (sl >= 4 && !strcasecmp(sq + sl - 4, "Rev.")) || !strcasecmp(sq, "Civ.") ||
+               !strcasecmp(sq, "Cr.") || !strcasecmp(sq, "Crim.") || !strcasecmp(sq, "CV");
         if (skip)
             continue;
         long vol = strtol(s + ov[2], NULL, 10), page = strtol(s + ov[6], NULL, 10);

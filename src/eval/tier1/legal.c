@@ -3,6 +3,7 @@
 #include "core/alloc.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,13 @@ static bool id_str(const json_t *v, char *out, size_t n)
 {
     if (json_is_integer(v)) {
         snprintf(out, n, "%lld", (long long)json_integer_value(v));
+        return true;
+    }
+    if (json_is_real(v)) { /* 88231.0 is the id 88231; other reals are not ids */
+        double x = json_real_value(v);
+        if (!(x == floor(x) && fabs(x) < 9e15))
+            return false;
+        snprintf(out, n, "%lld", (long long)x);
         return true;
     }
     const char *s = json_string_value(v);

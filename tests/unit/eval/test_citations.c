@@ -68,6 +68,8 @@ static void test_not_citations(void **state)
     expect(NULL, NULL, "Pub. L. No. 111-148 and 124 Stat. 119 (2010).", "");
     expect(NULL, NULL, "In 2019 Apple Inc. 500 employees moved; call 555 1234.", "");
     expect(NULL, NULL, "The meeting is at 10 a.m. on floor 3.", "");
+    expect(NULL, NULL, "See 98 Harv. L. Rev. 1, 12 (1984) and 112 Yale L.J. 1 (2002).", "");
+    expect(NULL, NULL, "Smith v. Jones, No. 05 Civ. 9016 (S.D.N.Y. 2006).", "");
 }
 
 static void test_short_forms(void **state)

@@ -61,6 +61,9 @@ static void test_conflict(void **state)
              clients);
     assert_int_equal(run(&t1_detector_conflict, NULL, "", meta, l, sizeof l), T1_FAIL);
     assert_string_equal(l, "adverse_party_is_client adverse_party_is_client_parent");
+    /* an integer id written as a real */
+    snprintf(meta, sizeof meta, "{%s,\"adverse_parties\":[{\"entity_id\":42.0}]}", clients);
+    assert_int_equal(run(&t1_detector_conflict, NULL, "", meta, l, sizeof l), T1_FAIL);
     /* malformed */
     snprintf(meta, sizeof meta, "{%s,\"adverse_parties\":{\"entity_id\":\"E-100\"}}", clients);
     assert_int_equal(run(&t1_detector_conflict, NULL, "", meta, l, sizeof l), T1_UNCERTAIN);
