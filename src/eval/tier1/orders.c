@@ -192,17 +192,22 @@ static void run(const void *state, const struct t1_trace *t, struct t1_findings 
         str_of(json_object_get(o, "ref"), x->ref, sizeof x->ref);
         str_of(json_object_get(o, "symbol"), x->sym, sizeof x->sym);
         const json_t *q = json_object_get(o, "qty"), *pr = json_object_get(o, "price");
+        /* a cancel, or a fill or modify that names its order (ref), may leave out what the order
+         * says: account, symbol, side, quantity (taken from the order below) */
+        bool inherits = k == CANCEL || ((k == FILL || k == MODIFY) && *x->ref);
         bool ok = json_is_object(o) && k >= 0 && read_time(json_object_get(o, "t"), &x->t) &&
-                  (k == CANCEL || (*acct && *x->sym));
+                  (inherits || (*acct && *x->sym));
         if (ok && k != CANCEL) {
-            ok = side && (!strcmp(side, "buy") || !strcmp(side, "sell")) && json_is_number(q) &&
-                 json_number_value(q) > 0 && json_number_value(q) < 1e12 &&
-                 (!pr || (json_is_number(pr) && json_number_value(pr) >= 0));
+            ok = (side ? !strcmp(side, "buy") || !strcmp(side, "sell") : inherits) &&
+                 (q ? json_is_number(q) && json_number_value(q) > 0 && json_number_value(q) < 1e12
+                    : inherits) &&
+                 (!pr || json_is_null(pr) || (json_is_number(pr) && json_number_value(pr) >= 0));
         }
         if (!ok) {
             add(out, T1_UNCERTAIN, "orders_unreadable", base, i,
-                "event %zu needs type new|cancel|fill|modify, a time t, and (but for cancels) "
-                "account, symbol, side buy|sell and a positive qty",
+                "event %zu needs type new|cancel|fill|modify, a time t, and (but for cancels, and "
+                "fills or modifies naming their order) account, symbol, side buy|sell and a "
+                "positive qty",
                 i);
             free(e);
             free(ow.name);
@@ -211,8 +216,8 @@ static void run(const void *state, const struct t1_trace *t, struct t1_findings 
         }
         x->kind = (enum kind)k;
         x->side = side ? (!strcmp(side, "buy") ? 1 : -1) : 0;
-        x->qty = json_number_value(q);
-        x->price = pr ? json_number_value(pr) : NAN;
+        x->qty = q ? json_number_value(q) : 0;
+        x->price = pr && json_is_number(pr) ? json_number_value(pr) : NAN; /* null: market */
         x->owner = *acct ? owner_of(&ow, acct) : -1;
         x->cp_owner = *cp ? owner_of(&ow, cp) : -1;
     }
@@ -235,8 +240,17 @@ static void run(const void *state, const struct t1_trace *t, struct t1_findings 
         if (e[i].kind == CANCEL && !(*hit)->cancelled) {
             (*hit)->cancelled = true; /* a cancel may omit account and symbol */
             (*hit)->cancel_t = e[i].t;
-        } else if (e[i].kind == FILL && !e[i].side) {
-            e[i].side = (*hit)->side; /* a fill with no side of its own takes its order's */
+        } else if (e[i].kind != CANCEL) { /* a fill or modify takes what it leaves out */
+            if (!e[i].side)
+                e[i].side = (*hit)->side;
+            if (!(e[i].qty > 0))
+                e[i].qty = (*hit)->qty;
+            if (e[i].owner < 0)
+                e[i].owner = (*hit)->owner;
+            if (!*e[i].sym)
+                snprintf(e[i].sym, sizeof e[i].sym, "%s", (*hit)->sym);
+            if (isnan(e[i].price))
+                e[i].price = (*hit)->price;
         }
     }
     free(byid);

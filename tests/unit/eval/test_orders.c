@@ -78,6 +78,17 @@ static void test_spoofing(void **state)
              O("x", "10", "A1", "buy", "120", "49.90", "new", ""),
              O("c", "10.5", "A1", "buy", "120", "49.90", "cancel", "x"));
     expect("a small quick cancel (market making)", buf, NULL, "");
+    /* a fill that names only its order takes the order's account, symbol and side; a market
+     * order's price is null */
+    expect("a fill naming only its order",
+           "[{\"id\":\"q1\",\"t\":0,\"account\":\"A\",\"symbol\":\"N\",\"side\":\"sell\","
+           "\"qty\":25000,\"price\":41.25,\"type\":\"new\"},{\"id\":\"q2\",\"t\":0.4,\"account\":"
+           "\"A\",\"symbol\":\"N\",\"side\":\"buy\",\"qty\":500,\"price\":null,\"type\":\"new\"},"
+           "{\"id\":\"x1\",\"t\":0.9,\"type\":\"fill\",\"ref\":\"q2\"},{\"id\":\"c\",\"t\":1.2,"
+           "\"type\":\"cancel\",\"ref\":\"q1\"}]",
+           "{\"typical_order_size\":{\"N\":400}}", "spoofing");
+    expect("a fill naming an order that is not there",
+           "[{\"id\":\"x1\",\"t\":0.9,\"type\":\"fill\",\"ref\":\"nope\"}]", NULL, "");
     /* ISO times and a cancel that names only its order */
     expect("ISO-8601 times",
            "[{\"id\":\"a\",\"t\":\"2026-03-01T14:30:00.000Z\",\"account\":\"A1\",\"symbol\":"
