@@ -1,0 +1,653 @@
+/*
+ * API tests of trace ingestion and Tier-1 evaluation against the real server: one trace and a
+ * batch answered 202 and evaluated by the eval.tier1 job (polled until evaluated), ?wait=true
+ * answering 201 with verdicts and results (trading: a personalised recommendation without a risk
+ * disclosure fails unregistered_advice and risk_disclosure; a news sentence passes), a batch with
+ * one bad trace storing nothing (naming traces[i].field), 1001 traces refused, unknown and missing
+ * domains, malformed JSON, list filters (domain, verdict, status, constraint, constraint_verdict,
+ * tag, since/until) and cursor pagination without duplicates or gaps, another organisation's trace
+ * a 404, a second job for the same batch adding no results, roles, and /api/v1/domains.
+ *
+ * One server (S); every test signs up its own organisation so counts are its own.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/buf.h"
+
+static struct srv S;
+static int counter;
+
+#define FAILING "I recommend you buy shares of Apple given your age. This is not financial advice."
+#define PASSING "Apple reported earnings today."
+
+static int setup(void **state)
+{
+    (void)state;
+    srv_init(&S, (const char *[]){FAST_ARGON2, "AEGIS_SIGNUP_PER_HOUR=1000", NULL});
+    return srv_start(&S, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    srv_stop_group(&S);
+    srv_cleanup(&S);
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------------
+ */
+
+static void call(const char *method, const char *path, const char *bearer, const char *body,
+                 struct resp *r)
+{
+    char auth[300];
+    const char *h[3];
+    int n = 0;
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        h[n++] = auth;
+    }
+    if (body)
+        h[n++] = "Content-Type: application/json";
+    h[n] = NULL;
+    if (req(&S, method, path, h, body, r) != 0)
+        fail_msg("%s %s: transport error", method, path);
+}
+
+/* A request that must answer `status`; returns the parsed body (new reference). */
+static json_t *call_ok(const char *method, const char *path, const char *bearer, const char *body,
+                       long status)
+{
+    struct resp r;
+    call(method, path, bearer, body, &r);
+    if (r.status != status) {
+        char msg[1600];
+        snprintf(msg, sizeof msg, "%s %s: want %ld, got %ld: %.1300s", method, path, status,
+                 r.status, r.body ? r.body : "");
+        resp_free(&r);
+        fail_msg("%s", msg);
+    }
+    json_t *j = json_incref(r.json);
+    resp_free(&r);
+    return j;
+}
+
+/* Asserts an error answer of that status and code whose message contains part. */
+static void expect_error(const char *method, const char *path, const char *bearer, const char *body,
+                         long status, const char *code, const char *part)
+{
+    struct resp r;
+    call(method, path, bearer, body, &r);
+    if (r.status != status)
+        fail_msg("%s %s: want %ld %s, got %ld: %.1000s", method, path, status, code, r.status,
+                 r.body ? r.body : "");
+    assert_error(&r, status, code);
+    if (part && !strstr(err_message(&r), part))
+        fail_msg("the message \"%s\" does not mention \"%s\"", err_message(&r), part);
+    resp_free(&r);
+}
+
+/* Signs up a fresh organisation; copies its owner key. */
+static void signup(char key[64])
+{
+    int n = ++counter;
+    char body[300];
+    snprintf(body, sizeof body,
+             "{\"organization_name\":\"Traces Org %d\",\"email\":\"traces%d.%d@traces.test\"}", n,
+             n, (int)getpid());
+    json_t *j = call_ok("POST", "/api/v1/onboarding/signup", NULL, body, 201);
+    snprintf(key, 64, "%s", jstr(j, "api_key.key"));
+    json_decref(j);
+}
+
+static void make_key(const char *bearer, const char *role, char key[64])
+{
+    char body[200];
+    snprintf(body, sizeof body, "{\"name\":\"%s key %d\",\"role\":\"%s\"}", role, ++counter, role);
+    json_t *j = call_ok("POST", "/api/v1/keys", bearer, body, 201);
+    snprintf(key, 64, "%s", jstr(j, "key"));
+    json_decref(j);
+}
+
+/* A trading trace as JSON text (the caller frees); extra: more members ("\"tags\":[...]") or "". */
+static char *trading(const char *output, const char *extra)
+{
+    char *s = NULL;
+    json_t *j = json_pack("{s:s,s:s,s:s}", "domain", "trading", "input", "Should I buy Apple?",
+                          "output", output);
+    s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (extra && *extra) {
+        struct buf b;
+        buf_init(&b, BUF_CAP_LINE);
+        buf_add(&b, s, strlen(s) - 1);
+        buf_printf(&b, ",%s}", extra);
+        free(s);
+        s = buf_detach(&b, NULL);
+    }
+    return s;
+}
+
+/* The number of traces the organisation has (all pages). */
+static size_t count_traces(const char *key, const char *query)
+{
+    size_t n = 0;
+    char path[600], cursor[200] = "";
+    for (;;) {
+        snprintf(path, sizeof path, "/api/v1/traces?limit=500%s%s%s", query ? query : "",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        json_t *j = call_ok("GET", path, key, NULL, 200);
+        n += json_array_size(json_object_get(j, "data"));
+        bool more = json_is_true(json_object_get(j, "has_more"));
+        if (more)
+            snprintf(cursor, sizeof cursor, "%s", jstr(j, "next_cursor"));
+        json_decref(j);
+        if (!more)
+            return n;
+    }
+}
+
+struct traced {
+    const char *key;
+    const char *id;
+};
+
+static bool evaluated(void *arg)
+{
+    struct traced *t = arg;
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/traces/%s", t->id);
+    json_t *j = call_ok("GET", path, t->key, NULL, 200);
+    const char *st = jstr(j, "status");
+    bool done = st && strcmp(st, "queued") != 0;
+    json_decref(j);
+    return done;
+}
+
+/* Polls GET /api/v1/traces/{id} until it is no longer queued; returns the trace (new reference). */
+static json_t *wait_evaluated(const char *key, const char *id)
+{
+    struct traced t = {key, id};
+    if (wait_until(evaluated, &t, 30000) < 0)
+        fail_msg("trace %s is still queued after 30 s", id);
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/traces/%s", id);
+    return call_ok("GET", path, key, NULL, 200);
+}
+
+/* The result of one constraint in a trace or a 201 item, or NULL. */
+static json_t *result_of(json_t *trace, const char *constraint)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(trace, "results"), i, x)
+    {
+        const char *c = jstr(x, "constraint");
+        if (c && !strcmp(c, constraint))
+            return x;
+    }
+    return NULL;
+}
+
+static void expect_verdict(json_t *trace, const char *constraint, const char *verdict)
+{
+    json_t *x = result_of(trace, constraint);
+    if (!x)
+        fail_msg("no result for %s", constraint);
+    if (strcmp(jstr(x, "verdict"), verdict) != 0) {
+        char *d = json_dumps(x, JSON_COMPACT);
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s: want %s, got %.1000s", constraint, verdict, d);
+        free(d);
+        fail_msg("%s", msg);
+    }
+}
+
+/* ---- tests
+ * ---------------------------------------------------------------------------------------- */
+
+static void one_trace_is_queued_then_evaluated_by_the_job(void **state)
+{
+    (void)state;
+    char key[64];
+    signup(key);
+    char *t = trading(FAILING, "\"external_id\":\"conv-1\",\"model\":\"gpt-x\",\"latency_ms\":"
+                               "812.5,\"cost\":0.0042,\"tags\":[\"prod\",\"eu\"],\"metadata\":{"
+                               "\"user_age\":34}");
+    struct resp r;
+    call("POST", "/api/v1/traces", key, t, &r);
+    free(t);
+    if (r.status != 202)
+        fail_msg("want 202, got %ld: %s", r.status, r.body);
+    assert_string_equal(jstr(r.json, "object"), "list");
+    json_t *data = json_object_get(r.json, "data");
+    assert_int_equal(json_array_size(data), 1);
+    assert_string_equal(jstr(json_array_get(data, 0), "status"), "queued");
+    assert_non_null(jstr(r.json, "job_id"));
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(json_array_get(data, 0), "id"));
+    resp_free(&r);
+
+    json_t *tr = wait_evaluated(key, id);
+    assert_string_equal(jstr(tr, "status"), "evaluated");
+    assert_string_equal(jstr(tr, "verdict"), "fail");
+    assert_string_equal(jstr(tr, "external_id"), "conv-1");
+    assert_string_equal(jstr(tr, "model"), "gpt-x");
+    assert_string_equal(jstr(tr, "output"), FAILING);
+    assert_true(json_number_value(json_object_get(tr, "latency_ms")) == 812.5);
+    assert_int_equal(json_array_size(json_object_get(tr, "tags")), 2);
+    assert_int_equal(json_integer_value(jget(tr, "metadata.user_age")), 34);
+    assert_string_equal(jstr(tr, "spec_version"), "1.0");
+    assert_non_null(jstr(tr, "evaluated_at"));
+    expect_verdict(tr, "unregistered_advice", "fail");
+    expect_verdict(tr, "risk_disclosure", "fail");
+    expect_verdict(tr, "mnpi_insider", "pass");
+    /* the evidence of a failed constraint is kept */
+    json_t *rd = result_of(tr, "risk_disclosure");
+    assert_true(json_array_size(json_object_get(rd, "evidence")) > 0);
+    assert_string_equal(jstr(rd, "severity"), "high");
+    json_decref(tr);
+}
+
+static void batch_is_queued_and_every_trace_evaluated(void **state)
+{
+    (void)state;
+    char key[64];
+    signup(key);
+    char *a = trading(FAILING, ""), *b = trading(PASSING, ""), *c = trading(PASSING, "");
+    char body[2000];
+    snprintf(body, sizeof body, "{\"traces\":[%s,%s,%s]}", a, b, c);
+    free(a);
+    free(b);
+    free(c);
+    json_t *j = call_ok("POST", "/api/v1/traces", key, body, 202);
+    json_t *data = json_object_get(j, "data");
+    assert_int_equal(json_array_size(data), 3);
+    const char *want[] = {"fail", "pass", "pass"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *tr = wait_evaluated(key, jstr(json_array_get(data, i), "id"));
+        assert_string_equal(jstr(tr, "verdict"), want[i]);
+        /* one batch, one job */
+        assert_string_equal(jstr(tr, "batch_id"), jstr(j, "batch_id"));
+        json_decref(tr);
+    }
+    json_decref(j);
+    assert_int_equal(count_traces(key, NULL), 3);
+}
+
+static void wait_true_answers_201_with_verdicts(void **state)
+{
+    (void)state;
+    char key[64];
+    signup(key);
+    char *a = trading(FAILING, ""), *b = trading(PASSING, "");
+    char body[2000];
+    snprintf(body, sizeof body, "{\"traces\":[%s,%s]}", a, b);
+    free(a);
+    free(b);
+    json_t *j = call_ok("POST", "/api/v1/traces?wait=true", key, body, 201);
+    assert_true(json_is_null(json_object_get(j, "job_id")));
+    json_t *data = json_object_get(j, "data");
+    assert_int_equal(json_array_size(data), 2);
+    json_t *f = json_array_get(data, 0), *p = json_array_get(data, 1);
+    assert_string_equal(jstr(f, "status"), "evaluated");
+    assert_string_equal(jstr(f, "verdict"), "fail");
+    expect_verdict(f, "unregistered_advice", "fail");
+    expect_verdict(f, "risk_disclosure", "fail");
+    assert_string_equal(jstr(p, "verdict"), "pass");
+    json_t *pr;
+    size_t i;
+    json_array_foreach(json_object_get(p, "results"), i, pr)
+        assert_string_equal(jstr(pr, "verdict"), "pass");
+    assert_true(json_array_size(json_object_get(p, "results")) >= 4);
+    /* stored as answered */
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/traces/%s", jstr(f, "id"));
+    json_t *g = call_ok("GET", path, key, NULL, 200);
+    assert_string_equal(jstr(g, "status"), "evaluated");
+    assert_true(json_equal(json_object_get(g, "results"), json_object_get(f, "results")));
+    json_decref(g);
+    /* a single trace, inline */
+    char *one = trading(PASSING, "");
+    json_t *k = call_ok("POST", "/api/v1/traces?wait=1", key, one, 201);
+    free(one);
+    assert_string_equal(jstr(json_array_get(json_object_get(k, "data"), 0), "verdict"), "pass");
+    json_decref(k);
+    json_decref(j);
+    expect_error("POST", "/api/v1/traces?wait=maybe", key,
+                 "{\"domain\":\"trading\",\"output\":\"x\"}", 400, "invalid_request", "wait");
+}
+
+static void a_bad_trace_stores_nothing(void **state)
+{
+    (void)state;
+    char key[64];
+    signup(key);
+    char *good = trading(PASSING, "");
+    json_decref(call_ok("POST", "/api/v1/traces?wait=true", key, good, 201));
+    size_t before = count_traces(key, NULL);
+    assert_int_equal(before, 1);
+    char body[4000];
+    snprintf(body, sizeof body, "{\"traces\":[%s,%s,%s,{\"domain\":\"trading\",\"output\":42}]}",
+             good, good, good);
+    expect_error("POST", "/api/v1/traces", key, body, 400, "invalid_request", "traces[3].output");
+    snprintf(body, sizeof body,
+             "{\"traces\":[%s,{\"domain\":\"trading\",\"output\":\"x\","
+             "\"latency_ms\":-1}]}",
+             good);
+    expect_error("POST", "/api/v1/traces?wait=true", key, body, 400, "invalid_request",
+                 "traces[1].latency_ms");
+    snprintf(body, sizeof body, "{\"traces\":[%s,{\"output\":\"no domain\"}]}", good);
+    expect_error("POST", "/api/v1/traces", key, body, 400, "invalid_request", "traces[1].domain");
+    snprintf(body, sizeof body, "{\"traces\":[%s,\"not an object\"]}", good);
+    expect_error("POST", "/api/v1/traces", key, body, 400, "invalid_request", "traces[1]");
+    snprintf(body, sizeof body,
+             "{\"traces\":[%s,{\"domain\":\"trading\",\"output\":\"x\","
+             "\"colour\":\"red\"}]}",
+             good);
+    expect_error("POST", "/api/v1/traces", key, body, 400, "invalid_request", "traces[1].colour");
+    free(good);
+    assert_int_equal(count_traces(key, NULL), before);
+}
+
+static void batch_limits_and_domains(void **state)
+{
+    (void)state;
+    char key[64];
+    signup(key);
+    const char *t = "{\"domain\":\"trading\",\"output\":\"ok\"}";
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    buf_adds(&b, "{\"traces\":[");
+    for (int i = 0; i < 1001; i++)
+        buf_printf(&b, "%s%s", i ? "," : "", t);
+    buf_adds(&b, "]}");
+    expect_error("POST", "/api/v1/traces", key, buf_str(&b), 400, "invalid_request", "1000");
+    /* exactly 1000 are accepted */
+    buf_reset(&b);
+    buf_adds(&b, "{\"traces\":[");
+    for (int i = 0; i < 1000; i++)
+        buf_printf(&b, "%s%s", i ? "," : "", t);
+    buf_adds(&b, "]}");
+    json_t *j = call_ok("POST", "/api/v1/traces", key, buf_str(&b), 202);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 1000);
+    json_decref(j);
+    buf_release(&b);
+    assert_int_equal(count_traces(key, NULL), 1000);
+    expect_error("POST", "/api/v1/traces", key, "{\"traces\":[]}", 400, "invalid_request",
+                 "at least one");
+    expect_error("POST", "/api/v1/traces", key, "{\"traces\":{}}", 400, "invalid_request", "list");
+    expect_error("POST", "/api/v1/traces", key, "{\"domain\":\"cooking\",\"output\":\"x\"}", 400,
+                 "invalid_request", "unknown domain \"cooking\"");
+    expect_error("POST", "/api/v1/traces", key, "{\"domain\":\"cooking\",\"output\":\"x\"}", 400,
+                 "invalid_request", "trading");
+    expect_error("POST", "/api/v1/traces", key, "{\"output\":\"x\"}", 400, "invalid_request",
+                 "domain: is required");
+    expect_error("POST", "/api/v1/traces", key, "[1,2]", 400, "invalid_request", NULL);
+    /* malformed JSON */
+    struct resp r;
+    call("POST", "/api/v1/traces", key, "{\"traces\":[{\"domain\":", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.code"), "malformed_json");
+    resp_free(&r);
+}
+
+/* Seven traces of different shapes, made inline so verdicts are known. Returns their ids, oldest
+ * first. */
+static void seven(const char *key, char ids[7][64])
+{
+    static const struct {
+        const char *output, *extra;
+    } def[7] = {
+        {FAILING, "\"tags\":[\"red\"]"},
+        {PASSING, "\"tags\":[\"blue\"]"},
+        {FAILING, "\"tags\":[\"red\",\"blue\"]"},
+        {PASSING, ""},
+        {FAILING, ""},
+        {PASSING, "\"tags\":[\"red\"]"},
+        {PASSING, ""},
+    };
+    for (int i = 0; i < 7; i++) {
+        char *t = trading(def[i].output, def[i].extra);
+        json_t *j = call_ok("POST", "/api/v1/traces?wait=true", key, t, 201);
+        free(t);
+        snprintf(ids[i], 64, "%s", jstr(json_array_get(json_object_get(j, "data"), 0), "id"));
+        json_decref(j);
+    }
+}
+
+static void pages_of_three_have_no_duplicates_or_gaps(void **state)
+{
+    (void)state;
+    char key[64], ids[7][64];
+    signup(key);
+    seven(key, ids);
+    char seen[7][64];
+    int n = 0, pages = 0;
+    char path[300], cursor[200] = "";
+    for (;;) {
+        snprintf(path, sizeof path, "/api/v1/traces?limit=3%s%s", cursor[0] ? "&cursor=" : "",
+                 cursor);
+        json_t *j = call_ok("GET", path, key, NULL, 200);
+        pages++;
+        size_t i;
+        json_t *x;
+        json_array_foreach(json_object_get(j, "data"), i, x)
+        {
+            assert_true(n < 7);
+            snprintf(seen[n++], 64, "%s", jstr(x, "id"));
+            /* a trace appended while paging does not shift the pages */
+            if (pages == 1 && i == 0) {
+                char *t = trading(PASSING, "");
+                json_decref(call_ok("POST", "/api/v1/traces?wait=true", key, t, 201));
+                free(t);
+            }
+        }
+        bool more = json_is_true(json_object_get(j, "has_more"));
+        if (more)
+            snprintf(cursor, sizeof cursor, "%s", jstr(j, "next_cursor"));
+        else
+            assert_true(json_is_null(json_object_get(j, "next_cursor")));
+        json_decref(j);
+        if (!more)
+            break;
+    }
+    assert_int_equal(pages, 3);
+    assert_int_equal(n, 7);
+    for (int i = 0; i < 7; i++) /* newest first: exactly the seven, in reverse */
+        assert_string_equal(seen[i], ids[6 - i]);
+    /* starting_after: a trace id */
+    snprintf(path, sizeof path, "/api/v1/traces?limit=2&starting_after=%s", ids[4]);
+    json_t *j = call_ok("GET", path, key, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 2);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "data"), 0), "id"), ids[3]);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "data"), 1), "id"), ids[2]);
+    assert_true(json_is_true(json_object_get(j, "has_more")));
+    json_decref(j);
+    expect_error("GET", "/api/v1/traces?cursor=garbage", key, NULL, 400, "invalid_request",
+                 "cursor");
+    expect_error("GET", "/api/v1/traces?limit=0", key, NULL, 400, "invalid_request", "limit");
+    expect_error("GET", "/api/v1/traces?limit=501", key, NULL, 400, "invalid_request", "limit");
+    expect_error("GET", "/api/v1/traces?starting_after=01a202f0-1ceb-7416-a178-0b5008ebe1e9", key,
+                 NULL, 400, "invalid_request", "starting_after");
+}
+
+static void filters_select_what_they_say(void **state)
+{
+    (void)state;
+    char key[64], ids[7][64];
+    signup(key);
+    seven(key, ids);
+    char *h = NULL;
+    json_t *doc = json_pack("{s:s,s:s}", "domain", "healthcare", "output",
+                            "Drink water and rest; see your doctor if it gets worse.");
+    h = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    json_decref(call_ok("POST", "/api/v1/traces?wait=true", key, h, 201));
+    free(h);
+    assert_int_equal(count_traces(key, NULL), 8);
+    assert_int_equal(count_traces(key, "&domain=trading"), 7);
+    assert_int_equal(count_traces(key, "&domain=healthcare"), 1);
+    assert_int_equal(count_traces(key, "&domain=legal"), 0);
+    assert_true(count_traces(key, "&verdict=fail") >= 3);
+    assert_int_equal(count_traces(key, "&verdict=pass&domain=trading"), 4);
+    assert_int_equal(count_traces(key, "&verdict=fail&domain=trading"), 3);
+    assert_int_equal(count_traces(key, "&status=evaluated"), 8);
+    assert_int_equal(count_traces(key, "&status=queued"), 0);
+    assert_int_equal(count_traces(key, "&constraint=risk_disclosure"), 3);
+    assert_int_equal(count_traces(key, "&constraint=unregistered_advice"), 3);
+    assert_int_equal(count_traces(key, "&constraint=mnpi_insider"), 0);
+    assert_int_equal(count_traces(key, "&constraint=risk_disclosure&constraint_verdict=pass"), 4);
+    assert_int_equal(count_traces(key, "&tag=red"), 3);
+    assert_int_equal(count_traces(key, "&tag=blue"), 2);
+    assert_int_equal(count_traces(key, "&tag=red&verdict=fail"), 2);
+    assert_int_equal(count_traces(key, "&tag=green"), 0);
+    /* times: everything is after 2000 and before 2100; nothing the other way round */
+    assert_int_equal(count_traces(key, "&since=2000-01-01T00:00:00Z"), 8);
+    assert_int_equal(count_traces(key, "&since=946684800&until=4102444800"), 8);
+    assert_int_equal(count_traces(key, "&until=2000-01-01"), 0);
+    assert_int_equal(count_traces(key, "&since=4102444800"), 0);
+    expect_error("GET", "/api/v1/traces?verdict=bad", key, NULL, 400, "invalid_request", "verdict");
+    expect_error("GET", "/api/v1/traces?status=done", key, NULL, 400, "invalid_request", "status");
+    expect_error("GET", "/api/v1/traces?since=yesterday", key, NULL, 400, "invalid_request",
+                 "since");
+    expect_error("GET", "/api/v1/traces?constraint_verdict=fail", key, NULL, 400, "invalid_request",
+                 "constraint");
+}
+
+static void other_organizations_traces_are_not_found(void **state)
+{
+    (void)state;
+    char a[64], b[64];
+    signup(a);
+    signup(b);
+    char *t = trading(FAILING, "\"external_id\":\"secret-of-a\"");
+    json_t *j = call_ok("POST", "/api/v1/traces?wait=true", a, t, 201);
+    free(t);
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/traces/%s",
+             jstr(json_array_get(json_object_get(j, "data"), 0), "id"));
+    expect_error("GET", path, b, NULL, 404, "not_found", "trace");
+    json_decref(call_ok("GET", path, a, NULL, 200));
+    assert_int_equal(count_traces(b, NULL), 0);
+    struct resp r;
+    call("GET", "/api/v1/traces?verdict=fail", b, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "secret-of-a"));
+    resp_free(&r);
+    /* starting_after another organisation's id is not a way in */
+    snprintf(path, sizeof path, "/api/v1/traces?starting_after=%s",
+             jstr(json_array_get(json_object_get(j, "data"), 0), "id"));
+    expect_error("GET", path, b, NULL, 400, "invalid_request", "starting_after");
+    json_decref(j);
+    expect_error("GET", "/api/v1/traces/not-a-uuid", a, NULL, 404, "not_found", NULL);
+}
+
+static void a_second_job_for_the_batch_adds_nothing(void **state)
+{
+    (void)state;
+    char key[64];
+    signup(key);
+    char *t = trading(FAILING, "");
+    json_t *j = call_ok("POST", "/api/v1/traces", key, t, 202);
+    free(t);
+    char id[64], path[200];
+    snprintf(id, sizeof id, "%s", jstr(json_array_get(json_object_get(j, "data"), 0), "id"));
+    json_t *first = wait_evaluated(key, id);
+    /* what a crash between storing the outcome and completing the job would do: the job again */
+    json_t *me = call_ok("GET", "/api/v1/me", key, NULL, 200);
+    char payload[300], job[64];
+    snprintf(payload, sizeof payload, "{\"org_id\":\"%s\",\"batch_id\":\"%s\"}",
+             jstr(me, "organization.id"), jstr(j, "batch_id"));
+    json_decref(me);
+    srv_enqueue(&S, job, "eval.tier1", payload, NULL);
+    struct jobcheck jc = {&S, job, "done"};
+    if (wait_until(srv_job_in_state, &jc, 30000) < 0)
+        fail_msg("the second eval.tier1 job is not done");
+    snprintf(path, sizeof path, "/api/v1/traces/%s", id);
+    json_t *again = call_ok("GET", path, key, NULL, 200);
+    assert_true(json_equal(first, again));
+    json_decref(first);
+    json_decref(again);
+    json_decref(j);
+}
+
+static void viewers_read_analysts_write(void **state)
+{
+    (void)state;
+    char owner[64], viewer[64], analyst[64];
+    signup(owner);
+    make_key(owner, "viewer", viewer);
+    make_key(owner, "analyst", analyst);
+    char *t = trading(PASSING, "");
+    expect_error("POST", "/api/v1/traces", viewer, t, 403, "forbidden", NULL);
+    json_decref(call_ok("POST", "/api/v1/traces?wait=true", analyst, t, 201));
+    free(t);
+    assert_int_equal(count_traces(viewer, NULL), 1);
+    expect_error("GET", "/api/v1/traces", NULL, NULL, 401, "unauthenticated", NULL);
+    json_decref(call_ok("GET", "/api/v1/domains", viewer, NULL, 200));
+}
+
+static void domains_are_listed_with_their_constraints(void **state)
+{
+    (void)state;
+    char key[64];
+    signup(key);
+    json_t *j = call_ok("GET", "/api/v1/domains", key, NULL, 200);
+    assert_string_equal(jstr(j, "object"), "list");
+    json_t *trading_d = NULL, *d;
+    size_t i;
+    json_array_foreach(json_object_get(j, "data"), i, d) if (!strcmp(jstr(d, "name"), "trading"))
+        trading_d = d;
+    assert_non_null(trading_d);
+    assert_string_equal(jstr(trading_d, "version"), "1.0");
+    assert_non_null(jstr(trading_d, "description"));
+    bool found = false;
+    json_t *c;
+    json_array_foreach(json_object_get(trading_d, "constraints"), i, c)
+    {
+        if (!strcmp(jstr(c, "id"), "risk_disclosure")) {
+            found = true;
+            assert_string_equal(jstr(c, "severity"), "high");
+        }
+    }
+    assert_true(found);
+    assert_null(json_object_get(trading_d, "spec"));
+    json_decref(j);
+    j = call_ok("GET", "/api/v1/domains/trading", key, NULL, 200);
+    assert_string_equal(jstr(j, "spec.name"), "trading");
+    assert_true(json_is_array(jget(j, "spec.constraints")));
+    json_decref(j);
+    expect_error("GET", "/api/v1/domains/cooking", key, NULL, 404, "not_found", "domain");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_trace_is_queued_then_evaluated_by_the_job),
+        cmocka_unit_test(batch_is_queued_and_every_trace_evaluated),
+        cmocka_unit_test(wait_true_answers_201_with_verdicts),
+        cmocka_unit_test(a_bad_trace_stores_nothing),
+        cmocka_unit_test(batch_limits_and_domains),
+        cmocka_unit_test(pages_of_three_have_no_duplicates_or_gaps),
+        cmocka_unit_test(filters_select_what_they_say),
+        cmocka_unit_test(other_organizations_traces_are_not_found),
+        cmocka_unit_test(a_second_job_for_the_batch_adds_nothing),
+        cmocka_unit_test(viewers_read_analysts_write),
+        cmocka_unit_test(domains_are_listed_with_their_constraints),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + srv_exit_failures;
+}
