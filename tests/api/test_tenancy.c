@@ -334,6 +334,33 @@ static void optimization_intact(struct world *w, const struct org *o, const stru
         fail_msg("%c's optimization %s is no longer in %c's list", o->label, obj->id, o->label);
 }
 
+/* A trace, evaluated inline so its snapshot is final; its text and external id are A's data. */
+static void make_trace(struct world *w, const struct org *o, struct object *out)
+{
+    int n = ++w->made;
+    char body[700], ext[100], text[200];
+    snprintf(ext, sizeof ext, "conversation-%d-of-org-%c", n, o->label);
+    snprintf(text, sizeof text, "Quarterly report %d of org %c: Apple reported earnings today.", n,
+             o->label);
+    snprintf(body, sizeof body,
+             "{\"domain\":\"trading\",\"external_id\":\"%s\",\"output\":\"%s\","
+             "\"tags\":[\"tenancy\"]}",
+             ext, text);
+    json_t *j = call_ok(w, o->key, "POST", "/api/v1/traces?wait=true", body, 201);
+    memset(out, 0, sizeof *out);
+    copy(out->id, sizeof out->id, jstr(json_array_get(json_object_get(j, "data"), 0), "id"));
+    add_marker(out, ext);
+    add_marker(out, text);
+    json_decref(j);
+    out->snapshot = owner_view(w, o->key, "traces", out->id);
+}
+
+static void trace_intact(struct world *w, const struct org *o, const struct object *obj)
+{
+    if (!listed(w, o, "traces", obj->id))
+        fail_msg("%c's trace %s is no longer in %c's list", o->label, obj->id, o->label);
+}
+
 static const struct fixture fixtures[] = {
     {"users", make_user, "{\"role\":\"viewer\"}", "{\"role\":\"viewer\"}", "{\"role\":\"viewer\"}",
      user_intact},
@@ -343,11 +370,16 @@ static const struct fixture fixtures[] = {
      "{\"name\":\"Replaced scenario\",\"lef\":1,\"primary_loss\":5000}", scenario_intact},
     {"simulations", make_simulation, NULL, NULL, NULL, simulation_intact},
     {"optimization", make_optimization, NULL, NULL, NULL, optimization_intact},
+    {"traces", make_trace, NULL, NULL, NULL, trace_intact},
 };
 #define NFIX ((int)(sizeof fixtures / sizeof fixtures[0]))
 
 /* Routes that take a parameter but address no tenant's object (public, no authentication). */
 static const char *const not_tenant_data[] = {"/docs/{file}", NULL};
+/* Authenticated routes that take a parameter but serve the same shipped catalog to every
+ * organisation (the built-in domain specs). Once organisations upload their own specs, domains
+ * become tenant data and need a fixture instead. */
+static const char *const shared_catalog[] = {"/api/v1/domains/{name}", NULL};
 
 static int fixture_of(const char *resource, size_t len)
 {
@@ -600,6 +632,9 @@ static bool in_matrix(json_t *route)
             assert_true(has_flag(route, "public")); /* only unauthenticated routes may be exempt */
             return false;
         }
+    for (int i = 0; shared_catalog[i]; i++)
+        if (!strcmp(pattern, shared_catalog[i]))
+            return false;
     if (has_flag(route, "public"))
         fail_msg("route %s is public and takes a parameter: if it shows tenant data it needs a "
                  "fixture, else list it in not_tenant_data",
@@ -750,9 +785,9 @@ static void every_id_route_has_a_fixture(void **state)
 static void lists_show_no_other_tenant(void **state)
 {
     struct world *w = *state;
-    static const char *must_cover[] = {"/api/v1/users",       "/api/v1/keys",
-                                       "/api/v1/audit-log",   "/api/v1/scenarios",
-                                       "/api/v1/simulations", "/api/v1/optimization"};
+    static const char *must_cover[] = {
+        "/api/v1/users",       "/api/v1/keys",         "/api/v1/audit-log", "/api/v1/scenarios",
+        "/api/v1/simulations", "/api/v1/optimization", "/api/v1/traces",    "/api/v1/domains"};
     enum { NCOVER = sizeof must_cover / sizeof must_cover[0] };
     bool covered[NCOVER] = {false};
     struct buf failures;
@@ -802,6 +837,25 @@ static void lists_show_no_other_tenant(void **state)
             buf_printf(&failures, "  GET %s as B lists rows of A's actor\n", path);
         resp_free(&r);
     }
+    /* the trace filters and cursors do not reach across either */
+    int tf = fixture_of("traces", 6);
+    assert_true(tf >= 0 && w->a_n[tf] > 0);
+    const char *tqueries[] = {"?tag=tenancy&limit=500", "?domain=trading&verdict=pass",
+                              "?constraint=risk_disclosure&constraint_verdict=pass",
+                              "?since=2000-01-01T00:00:00Z", "?starting_after=%s"};
+    for (int q = 0; q < 5; q++) {
+        char query[200];
+        snprintf(query, sizeof query, tqueries[q], w->a_objs[tf][0].id);
+        snprintf(path, sizeof path, "/api/v1/traces%s", query);
+        struct resp r;
+        call(w, w->b.key, "GET", path, NULL, &r);
+        long want = q == 4 ? 400 : 200; /* A's trace is no cursor of B's */
+        const char *leak = leak_in(w, r.body, q == 4 ? w->a_objs[tf][0].id : NULL);
+        if (r.status != want || leak)
+            buf_printf(&failures, "  GET %s as B -> %ld%s%s\n", path, r.status,
+                       leak ? ", contains A's " : "", leak ? leak : "");
+        resp_free(&r);
+    }
     /* and B does see its own */
     json_t *mine = call_ok(w, w->b.key, "GET", "/api/v1/users", NULL, 200);
     assert_true(json_array_size(json_object_get(mine, "data")) >= 2);
@@ -809,7 +863,8 @@ static void lists_show_no_other_tenant(void **state)
     for (int f = 0; f < NFIX; f++)
         if (!strcmp(fixtures[f].resource, "scenarios") ||
             !strcmp(fixtures[f].resource, "simulations") ||
-            !strcmp(fixtures[f].resource, "optimization"))
+            !strcmp(fixtures[f].resource, "optimization") ||
+            !strcmp(fixtures[f].resource, "traces"))
             if (!listed(w, &w->b, fixtures[f].resource, w->b_objs[f][0].id))
                 buf_printf(&failures, "  B's own %s %s is not in B's list\n", fixtures[f].resource,
                            w->b_objs[f][0].id);
