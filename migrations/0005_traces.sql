@@ -65,3 +65,18 @@ CREATE TABLE org_eval_settings (
     store_anonymized INTEGER NOT NULL DEFAULT 0,
     updated_at       BIGINT NOT NULL
 );
+
+-- Domain specs an organisation uploads (docs/domain-specs.md), as YAML text. One per name per
+-- organisation; for that organisation it shadows a built-in spec of the same name. Replacing a
+-- spec gives it a new id, which is what compiled copies are cached under.
+CREATE TABLE domain_specs (
+    id          TEXT PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES orgs (id),
+    name        TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    yaml        TEXT NOT NULL,
+    created_by  TEXT,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    UNIQUE (org_id, name)
+);

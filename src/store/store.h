@@ -280,6 +280,23 @@ int store_trace_list(struct db *db, const struct tenant *t, const struct trace_f
 /* Up to limit traces of a batch still queued (for the eval.tier1 job). */
 int store_trace_batch_queued(struct db *db, const struct tenant *t, const char *batch_id, int limit,
                              void (*fn)(const struct trace_row *, void *), void *arg);
+/* Domain specs uploaded by an organisation (domain_specs). */
+struct domain_spec_row {
+    char id[ID_UUID_LEN]; /* new on every save: compiled copies are cached by it */
+    char *name, *version, *yaml, *created_by;
+    int64_t created_at, updated_at;
+};
+void domain_spec_row_free(struct domain_spec_row *r);
+/* Creates the organisation's spec of r->name, or replaces it (id, version, yaml, updated_at);
+ * *created tells which. */
+int store_domain_spec_put(struct db *db, const struct tenant *t, const struct domain_spec_row *r,
+                          bool *created);
+int store_domain_spec_get(struct db *db, const struct tenant *t, const char *name,
+                          struct domain_spec_row *out);
+/* By name; the YAML is not read. */
+int store_domain_spec_list(struct db *db, const struct tenant *t,
+                           void (*fn)(const struct domain_spec_row *, void *), void *arg);
+int store_domain_spec_delete(struct db *db, const struct tenant *t, const char *name);
 /* The organisation's evaluation settings (defaults when it has no row). */
 int store_eval_settings_get(struct db *db, const struct tenant *t, bool *store_anonymized);
 

@@ -394,3 +394,126 @@ int store_eval_settings_get(struct db *db, const struct tenant *t, bool *store_a
     db_finalize(q);
     return rc;
 }
+
+/* ---- domain specs of an organisation --------------------------------------------------------- */
+
+void domain_spec_row_free(struct domain_spec_row *r)
+{
+    free(r->name);
+    free(r->version);
+    free(r->yaml);
+    free(r->created_by);
+    memset(r, 0, sizeof *r);
+}
+
+int store_domain_spec_put(struct db *db, const struct tenant *t, const struct domain_spec_row *r,
+                          bool *created)
+{
+    struct db_stmt *q = NULL;
+    *created = false;
+    int rc = db_prepare(db,
+                        "UPDATE domain_specs SET id = $3, version = $4, yaml = $5, updated_at = $6"
+                        " WHERE org_id = $1 AND name = $2",
+                        &q);
+    if (!rc) {
+        db_bind_text(q, 1, t->org_id);
+        db_bind_text(q, 2, r->name);
+        db_bind_text(q, 3, r->id);
+        db_bind_text(q, 4, r->version);
+        db_bind_text(q, 5, r->yaml);
+        db_bind_int64(q, 6, r->updated_at);
+        rc = store_run(q);
+        if (!rc && db_changes(q))
+            goto out;
+    }
+    db_finalize(q);
+    q = NULL;
+    if (!rc)
+        rc = db_prepare(db,
+                        "INSERT INTO domain_specs (id, org_id, name, version, yaml, created_by,"
+                        " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                        &q);
+    if (!rc) {
+        db_bind_text(q, 1, r->id);
+        db_bind_text(q, 2, t->org_id);
+        db_bind_text(q, 3, r->name);
+        db_bind_text(q, 4, r->version);
+        db_bind_text(q, 5, r->yaml);
+        db_bind_text(q, 6, r->created_by);
+        db_bind_int64(q, 7, r->created_at);
+        rc = store_run(q);
+        *created = !rc;
+    }
+out:
+    db_finalize(q);
+    return rc;
+}
+
+#define SPEC_COLS "id, name, version, yaml, created_by, created_at, updated_at"
+
+static void read_spec(struct db_stmt *q, struct domain_spec_row *r)
+{
+    memset(r, 0, sizeof *r);
+    store_copy_id(r->id, db_col_text(q, 0));
+    r->name = store_dup(db_col_text(q, 1));
+    r->version = store_dup(db_col_text(q, 2));
+    r->yaml = store_dup(db_col_text(q, 3));
+    r->created_by = store_dup(db_col_text(q, 4));
+    r->created_at = db_col_int64(q, 5);
+    r->updated_at = db_col_int64(q, 6);
+}
+
+int store_domain_spec_get(struct db *db, const struct tenant *t, const char *name,
+                          struct domain_spec_row *out)
+{
+    struct db_stmt *q = NULL;
+    int rc = db_prepare(
+        db, "SELECT " SPEC_COLS " FROM domain_specs WHERE org_id = $1 AND name = $2", &q);
+    if (!rc) {
+        db_bind_text(q, 1, t->org_id);
+        db_bind_text(q, 2, name);
+        if (!(rc = store_one(q)))
+            read_spec(q, out);
+    }
+    db_finalize(q);
+    return rc;
+}
+
+int store_domain_spec_list(struct db *db, const struct tenant *t,
+                           void (*fn)(const struct domain_spec_row *, void *), void *arg)
+{
+    struct db_stmt *q = NULL;
+    int rc = db_prepare(db,
+                        "SELECT id, name, version, NULL, created_by, created_at, updated_at"
+                        " FROM domain_specs WHERE org_id = $1 ORDER BY name",
+                        &q);
+    int st = DB_DONE;
+    if (!rc) {
+        db_bind_text(q, 1, t->org_id);
+        while ((st = db_step(q)) == DB_ROW) {
+            struct domain_spec_row r;
+            read_spec(q, &r);
+            fn(&r, arg);
+            domain_spec_row_free(&r);
+        }
+        if (db_step_failed(st))
+            rc = st;
+    }
+    db_finalize(q);
+    return rc;
+}
+
+int store_domain_spec_delete(struct db *db, const struct tenant *t, const char *name)
+{
+    struct db_stmt *q = NULL;
+    int rc = db_prepare(db, "DELETE FROM domain_specs WHERE org_id = $1 AND name = $2", &q);
+    if (!rc) {
+        db_bind_text(q, 1, t->org_id);
+        db_bind_text(q, 2, name);
+        rc = store_run(q);
+        if (!rc && !db_changes(q))
+            rc = AEG_ENOTFOUND;
+    }
+    db_finalize(q);
+    return rc;
+}
