@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the spec cache ----------------------------------------------------------------------------
- */
+/* ---- the spec cache -------------------------------------------------------------------------- */
 
 /* Only built-in names are ever cached (an unknown name is not), so the table is bounded by the
  * number of compiled-in domains. Compiling under the lock is what makes "compiled once" hold. */
@@ -53,6 +52,162 @@ int trace_spec(const char *domain, const struct eval_spec **out, char *err, size
     return rc;
 }
 
+/* Organisations' specs, by the id of the saved version. An entry in use (refs > 0) is never
+ * evicted; when every slot is in use, a spec is compiled for the caller alone and freed on release.
+ */
+#define ORG_CACHE_MAX 64
+
+struct org_cached {
+    char id[ID_UUID_LEN];
+    struct eval_spec *spec;
+    int refs;
+    uint64_t used;
+};
+static struct org_cached ocache[ORG_CACHE_MAX];
+static uint64_t otick;
+
+struct trace_spec_ent {
+    char name[64];
+    const struct eval_spec *spec;
+    struct org_cached *slot; /* an org spec held in the cache */
+    struct eval_spec *owned; /* an org spec compiled for this set alone */
+};
+
+int trace_spec_compile(const char *yaml, size_t len, struct eval_spec **out, char *err,
+                       size_t errlen)
+{
+    return eval_spec_load(yaml, len, "spec", out, err, errlen);
+}
+
+/* The compiled spec of a saved version, from the cache or compiled now. */
+static int org_spec(const struct domain_spec_row *row, struct trace_spec_ent *e, char *err,
+                    size_t errlen)
+{
+    pthread_mutex_lock(&cache_mu);
+    for (size_t i = 0; i < ORG_CACHE_MAX && !e->spec; i++)
+        if (ocache[i].spec && !strcmp(ocache[i].id, row->id)) {
+            ocache[i].refs++;
+            ocache[i].used = ++otick;
+            e->slot = &ocache[i];
+            e->spec = ocache[i].spec;
+        }
+    pthread_mutex_unlock(&cache_mu);
+    if (e->spec)
+        return AEG_OK;
+    struct eval_spec *s = NULL; /* compiled outside the lock: it may take milliseconds */
+    int rc = trace_spec_compile(row->yaml, strlen(row->yaml), &s, err, errlen);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&cache_mu);
+    struct org_cached *victim = NULL; /* an empty slot, else the least recently used idle one */
+    for (size_t i = 0; i < ORG_CACHE_MAX; i++) {
+        struct org_cached *c = &ocache[i];
+        if (c->spec && !strcmp(c->id, row->id)) { /* another thread compiled it meanwhile */
+            c->refs++;
+            c->used = ++otick;
+            e->slot = c;
+            e->spec = c->spec;
+            break;
+        }
+        if (!c->spec) {
+            if (!victim || victim->spec)
+                victim = c;
+        } else if (!c->refs && (!victim || (victim->spec && c->used < victim->used))) {
+            victim = c;
+        }
+    }
+    struct eval_spec *evicted = NULL;
+    if (!e->spec && victim) {
+        evicted = victim->spec;
+        snprintf(victim->id, sizeof victim->id, "%s", row->id);
+        victim->spec = s;
+        victim->refs = 1;
+        victim->used = ++otick;
+        e->slot = victim;
+        e->spec = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    if (s && e->spec) { /* lost the race: ours is not needed */
+        eval_spec_free(s);
+    } else if (s) { /* every slot in use */
+        e->owned = s;
+        e->spec = s;
+    }
+    eval_spec_free(evicted);
+    return AEG_OK;
+}
+
+void trace_specs_init(struct trace_specs *s, struct db *db, const struct tenant *t)
+{
+    memset(s, 0, sizeof *s);
+    s->db = db;
+    s->t = t;
+}
+
+static struct trace_spec_ent *find_ent(const struct trace_specs *s, const char *domain)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->e[i].name, domain))
+            return &s->e[i];
+    return NULL;
+}
+
+int trace_specs_get(struct trace_specs *s, const char *domain, const struct eval_spec **out,
+                    char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!domain || !*domain || strlen(domain) >= sizeof s->e[0].name) {
+        snprintf(err, errlen, "no such domain");
+        return AEG_ENOTFOUND;
+    }
+    struct trace_spec_ent *e = find_ent(s, domain);
+    if (e) {
+        *out = e->spec;
+        return AEG_OK;
+    }
+    struct trace_spec_ent x = {0};
+    snprintf(x.name, sizeof x.name, "%s", domain);
+    struct domain_spec_row row;
+    int rc = store_domain_spec_get(s->db, s->t, domain, &row);
+    if (!rc) {
+        rc = org_spec(&row, &x, err, errlen);
+        domain_spec_row_free(&row);
+    } else if (rc == AEG_ENOTFOUND) {
+        rc = trace_spec(domain, &x.spec, err, errlen);
+    } else {
+        snprintf(err, errlen, "cannot read the organization's specs: %s", aeg_code_message(rc));
+    }
+    if (rc)
+        return rc;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 4;
+        s->e = xrealloc(s->e, s->cap * sizeof *s->e);
+    }
+    s->e[s->n++] = x;
+    *out = x.spec;
+    return AEG_OK;
+}
+
+bool trace_specs_is_org(const struct trace_specs *s, const char *domain)
+{
+    const struct trace_spec_ent *e = find_ent(s, domain);
+    return e && (e->slot || e->owned);
+}
+
+void trace_specs_release(struct trace_specs *s)
+{
+    pthread_mutex_lock(&cache_mu);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->e[i].slot)
+            s->e[i].slot->refs--;
+    pthread_mutex_unlock(&cache_mu);
+    for (size_t i = 0; i < s->n; i++)
+        eval_spec_free(s->e[i].owned);
+    free(s->e);
+    memset(s, 0, sizeof *s);
+}
+
 const char *trace_constraint_description(const struct eval_spec *s, const char *constraint_id)
 {
     size_t i;
@@ -66,8 +221,7 @@ const char *trace_constraint_description(const struct eval_spec *s, const char *
     return NULL;
 }
 
-/* ---- one evaluation -----------------------------------------------------------------------------
- */
+/* ---- one evaluation -------------------------------------------------------------------------- */
 
 void trace_eval_run(const struct eval_spec *spec, const struct t1_trace *t, struct eval_ctx *ctx,
                     bool with_text, int64_t now, struct trace_eval *e)
@@ -136,8 +290,7 @@ json_t *trace_row_doc(const struct trace_row *r)
     return d;
 }
 
-/* ---- the eval.tier1 job
- * --------------------------------------------------------------------------- */
+/* ---- the eval.tier1 job ---------------------------------------------------------------------- */
 
 #define JOB_CHUNK 100
 
@@ -221,13 +374,23 @@ int trace_job(struct job_ctx *ctx, const json_t *payload, json_t **result, struc
         if (!c->n)
             break;
         int64_t now = clock_now_ms();
+        db = store_conn(ctx->store);
+        struct trace_specs specs;
+        trace_specs_init(&specs, db, &t);
         for (size_t i = 0; i < c->n; i++) {
             errors[i][0] = '\0';
             const struct eval_spec *spec = NULL;
             const char *domain = json_string_value(json_object_get(c->q[i].doc, "domain"));
             struct eval_trace et;
             char msg[256];
-            if (trace_spec(domain, &spec, msg, sizeof msg)) {
+            int src = trace_specs_get(&specs, domain, &spec, msg, sizeof msg);
+            if (src && src != AEG_ENOTFOUND && src != AEG_EINVAL) {
+                /* the database, not the trace: the job is retried */
+                buf_printf(err, "batch %s: %s", batch, msg);
+                rc = src;
+                break;
+            }
+            if (src) {
                 snprintf(errors[i], sizeof errors[i], "domain %s: %s", domain ? domain : "", msg);
             } else if (eval_trace_parse(c->q[i].doc, &et, msg, sizeof msg)) {
                 snprintf(errors[i], sizeof errors[i], "the stored trace does not parse: %s", msg);
@@ -239,6 +402,15 @@ int trace_job(struct job_ctx *ctx, const json_t *payload, json_t **result, struc
                 evaluated++;
             else
                 failed++;
+        }
+        trace_specs_release(&specs);
+        store_release(ctx->store, db);
+        if (rc) {
+            for (size_t i = 0; i < c->n; i++) {
+                trace_eval_release(&ev[i]);
+                json_decref(c->q[i].doc);
+            }
+            break;
         }
         struct chunk_out x = {.t = &t, .c = c, .ev = ev, .errors = errors, .now = now};
         rc = store_tx(ctx->store, write_chunk, &x);

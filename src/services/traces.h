@@ -13,6 +13,8 @@
 #include "eval/eval.h"
 #include "jobs/jobs.h"
 
+#include <stdbool.h>
+
 #define TRACE_JOB_KIND "eval.tier1"
 #define TRACE_MAX_BATCH 1000
 
@@ -20,6 +22,28 @@
  * *out, AEG_ENOTFOUND when there is no such domain, or AEG_EINVAL with err when a compiled-in spec
  * does not compile (a bug in the shipped YAML). */
 int trace_spec(const char *domain, const struct eval_spec **out, char *err, size_t errlen);
+/* The specs one request or one job chunk uses, resolved for one organisation: its own uploaded
+ * spec of a name first (compiled once per saved version, cached process-wide, held by reference
+ * until trace_specs_release), else the built-in. Each name is looked up once per set. */
+struct trace_specs {
+    struct db *db; /* borrowed: used by trace_specs_get */
+    const struct tenant *t;
+    struct trace_spec_ent *e;
+    size_t n, cap;
+};
+void trace_specs_init(struct trace_specs *s, struct db *db, const struct tenant *t);
+/* AEG_OK with *out (valid until trace_specs_release), AEG_ENOTFOUND when the organisation has no
+ * spec of that name and there is no built-in one, or another error with err. */
+int trace_specs_get(struct trace_specs *s, const char *domain, const struct eval_spec **out,
+                    char *err, size_t errlen);
+/* Whether the spec of that name was the organisation's own (after a successful get). */
+bool trace_specs_is_org(const struct trace_specs *s, const char *domain);
+void trace_specs_release(struct trace_specs *s);
+/* Compiles an uploaded spec (YAML, or JSON, which is YAML too) as trace_specs would: AEG_OK with
+ * *out (eval_spec_free it), or AEG_EINVAL with err "spec:LINE: field.path: reason". */
+int trace_spec_compile(const char *yaml, size_t len, struct eval_spec **out, char *err,
+                       size_t errlen);
+
 /* The "description" of a constraint in the spec's document, or NULL. */
 const char *trace_constraint_description(const struct eval_spec *s, const char *constraint_id);
 
