@@ -203,11 +203,26 @@ static const struct route all[] = {
     {"GET", "/api/v1/traces/{id}", api_traces_get, 0,
      {.summary = "A trace with every evaluation result and its evidence", .tag = "evaluation"}},
     {"GET", "/api/v1/domains", api_domains_list, 0,
-     {.summary = "The domain specs traces are evaluated against: name, version, constraints",
+     {.summary = "The domain specs traces are evaluated against (built-in and the organization's): "
+                 "name, version, constraints",
       .tag = "evaluation"}},
     {"GET", "/api/v1/domains/{name}", api_domains_get, 0,
      {.summary = "One domain spec, with its whole document (docs/domain-specs.md)",
       .tag = "evaluation"}},
+    {"POST", "/api/v1/domains", api_domains_save, ROUTE_ADMIN | ROUTE_WRITE | ROUTE_JSON,
+     {.summary = "Save an organization's own domain spec (created 201, or replaced 200)",
+      .tag = "evaluation",
+      .description = "Body: {\"spec\": YAML text or a JSON object} (docs/domain-specs.md). A spec "
+                     "that does not compile is 400 naming the line and field (spec:LINE: "
+                     "field.path: reason). For this organization it shadows a built-in spec of the "
+                     "same name; traces ingested after the save are evaluated with it.",
+      .request_schema = "{\"type\":\"object\",\"required\":[\"spec\"],\"properties\":{"
+                        "\"spec\":{\"type\":[\"string\",\"object\"]}}}",
+      .status = 201}},
+    {"DELETE", "/api/v1/domains/{name}", api_domains_delete, ROUTE_ADMIN | ROUTE_WRITE,
+     {.summary = "Delete an organization's own domain spec (a built-in it shadowed shows again)",
+      .tag = "evaluation",
+      .status = 204}},
     {"GET", "/api/v1/audit-log", api_audit_list, ROUTE_ADMIN,
      {.summary = "The organization's audit log, newest first",
       .tag = "audit",

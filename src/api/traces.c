@@ -17,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- rendering
- * ------------------------------------------------------------------------------------ */
+/* ---- rendering ------------------------------------------------------------------------------- */
 
 static json_t *parse_or_null(const char *text)
 {
@@ -73,8 +72,7 @@ static json_t *trace_json(const struct trace_row *t)
     return o;
 }
 
-/* ---- POST /api/v1/traces
- * ---------------------------------------------------------------------------- */
+/* ---- POST /api/v1/traces --------------------------------------------------------------------- */
 
 /*
  * The anonymised-storage hook. An organisation whose settings say store_anonymized (table
@@ -200,9 +198,12 @@ int api_traces_create(struct http_req *r)
     bool anon = false;
     struct db *db = store_conn(app->store);
     int rc = store_eval_settings_get(db, &t, &anon);
-    store_release(app->store, db);
-    if (rc)
+    if (rc) {
+        store_release(app->store, db);
         return rc;
+    }
+    struct trace_specs sp; /* held until the answer is rendered */
+    trace_specs_init(&sp, db, &t);
 
     struct ingest x = {
         .app = app, .who = api_principal(r), .t = t, .rq = api_auth_req(r), .n = 0, .wait = wait};
@@ -230,12 +231,14 @@ int api_traces_create(struct http_req *r)
             rc = http_fail(r, AEG_EINVAL, "%sdomain: is required (one of /api/v1/domains).", at);
             break;
         }
-        int src = trace_spec(et[i].t.domain, &specs[i], err, sizeof err);
+        int src = trace_specs_get(&sp, et[i].t.domain, &specs[i], err, sizeof err);
         if (src == AEG_ENOTFOUND) {
             char known[200];
             known_domains(known, sizeof known);
-            rc = http_fail(r, AEG_EINVAL, "%sdomain: unknown domain \"%s\" (known: %s).", at,
-                           et[i].t.domain, known);
+            rc = http_fail(r, AEG_EINVAL,
+                           "%sdomain: unknown domain \"%s\" (built-in: %s; or one of your "
+                           "organization's specs).",
+                           at, et[i].t.domain, known);
             break;
         }
         if (src) {
@@ -243,6 +246,7 @@ int api_traces_create(struct http_req *r)
             break;
         }
     }
+    store_release(app->store, db); /* sp is not asked for more specs after this */
     int64_t now = clock_now_ms();
     if (!rc)
         id_uuid7(x.batch_id);
@@ -313,6 +317,7 @@ int api_traces_create(struct http_req *r)
     }
     for (size_t i = 0; i < parsed; i++)
         eval_trace_release(&et[i]);
+    trace_specs_release(&sp);
     free(et);
     free(specs);
     free(x.rows);
@@ -328,8 +333,7 @@ int api_traces_create(struct http_req *r)
     return http_reply_json(r, wait ? 201 : 202, resp);
 }
 
-/* ---- GET /api/v1/traces
- * ----------------------------------------------------------------------------- */
+/* ---- GET /api/v1/traces ---------------------------------------------------------------------- */
 
 /* since/until: an ISO 8601 time (as elsewhere in the API) or Unix seconds. */
 static int time_arg(struct http_req *r, const char *name, int64_t *out)
@@ -470,8 +474,7 @@ int api_traces_list(struct http_req *r)
                                      "has_more", more, "next_cursor", next));
 }
 
-/* ---- GET /api/v1/traces/{id}
- * ---------------------------------------------------------------------- */
+/* ---- GET /api/v1/traces/{id} ----------------------------------------------------------------- */
 
 struct results {
     json_t *list;
@@ -493,14 +496,17 @@ int api_traces_get(struct http_req *r)
     struct db *db = store_conn(app->store);
     int rc = id_is_uuid(id) ? store_trace_get(db, &t, id, &tr) : AEG_ENOTFOUND;
     struct results rs = {.list = json_array()};
+    struct trace_specs sp;
+    trace_specs_init(&sp, db, &t);
     if (!rc) {
         char err[200];
-        if (trace_spec(tr.domain, &rs.spec, err, sizeof err))
+        if (trace_specs_get(&sp, tr.domain, &rs.spec, err, sizeof err))
             rs.spec = NULL; /* results are shown without descriptions */
         rc = store_trace_results(db, &t, id, add_result, &rs);
         if (rc)
             trace_row_free(&tr);
     }
+    trace_specs_release(&sp);
     store_release(app->store, db);
     if (rc) {
         json_decref(rs.list);
@@ -512,14 +518,14 @@ int api_traces_get(struct http_req *r)
     return http_reply_json(r, 200, o);
 }
 
-/* ---- domains
- * ------------------------------------------------------------------------------------------ */
+/* ---- domains: built-in specs and the organization's own -------------------------------------- */
 
-static json_t *domain_json(const struct eval_spec *s, bool full)
+/* A spec as the API shows it. row: the organisation's saved spec, or NULL for a built-in. */
+static json_t *domain_json(const struct eval_spec *s, const struct domain_spec_row *row, bool full)
 {
     const json_t *doc = eval_spec_doc(s);
-    json_t *o = json_pack("{s:s,s:s,s:s}", "name", eval_spec_name(s), "object", "domain", "version",
-                          eval_spec_version(s));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "id", eval_spec_name(s), "object", "domain", "name",
+                          eval_spec_name(s), "version", eval_spec_version(s));
     json_object_set_new(o, "description",
                         opt_string(json_string_value(json_object_get(doc, "description"))));
     json_t *cs = json_array();
@@ -534,37 +540,207 @@ static json_t *domain_json(const struct eval_spec *s, bool full)
         json_array_append_new(cs, x);
     }
     json_object_set_new(o, "constraints", cs);
-    json_object_set_new(o, "source", json_string("builtin"));
+    json_object_set_new(o, "source", json_string(row ? "organization" : "builtin"));
+    json_object_set_new(o, "created_at", api_time(row ? row->created_at : 0));
+    json_object_set_new(o, "updated_at", api_time(row ? row->updated_at : 0));
     if (full)
         json_object_set_new(o, "spec", json_deep_copy(doc));
     return o;
 }
 
+struct spec_names {
+    char (*name)[64];
+    size_t n, cap;
+};
+
+static void add_spec_name(const struct domain_spec_row *row, void *arg)
+{
+    struct spec_names *l = arg;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->name = xrealloc(l->name, l->cap * sizeof *l->name);
+    }
+    snprintf(l->name[l->n++], sizeof l->name[0], "%s", row->name);
+}
+
+/* One domain for the caller: the organisation's spec of that name, else the built-in. *out is
+ * valid until trace_specs_release(sp); *org tells whether row was filled (free it then). */
+static int domain_for(struct trace_specs *sp, const char *name, const struct eval_spec **out,
+                      struct domain_spec_row *row, bool *org, char *err, size_t errlen)
+{
+    int rc = trace_specs_get(sp, name, out, err, errlen);
+    *org = !rc && trace_specs_is_org(sp, name);
+    if (*org && store_domain_spec_get(sp->db, sp->t, name, row) != AEG_OK)
+        *org = false;
+    return rc;
+}
+
+/* A spec that no longer compiles is our problem (the engine changed under a saved spec), not the
+ * caller's. */
+static int spec_error(struct http_req *r, int rc, const char *err)
+{
+    if (rc == AEG_ENOTFOUND)
+        return http_fail(r, AEG_ENOTFOUND, "No such domain.");
+    return http_fail(r, rc == AEG_EINVAL ? AEG_EINTERNAL : rc, "a domain spec does not compile: %s",
+                     err);
+}
+
 int api_domains_list(struct http_req *r)
 {
+    struct app *app = http_app(r);
+    struct tenant t = api_tenant(r);
+    struct spec_names own = {0};
+    struct db *db = store_conn(app->store);
+    int rc = store_domain_spec_list(db, &t, add_spec_name, &own);
+    struct trace_specs sp;
+    trace_specs_init(&sp, db, &t);
     json_t *data = json_array();
-    for (size_t i = 0; eval_domains[i].name; i++) {
+    char err[400] = "";
+    /* the built-ins (or the organisation's spec that shadows one), then the organisation's others
+     */
+    size_t nb = 0;
+    while (eval_domains[nb].name)
+        nb++;
+    for (size_t i = 0; !rc && i < nb + own.n; i++) {
+        const char *name = i < nb ? eval_domains[i].name : own.name[i - nb];
+        bool shadowing = false;
+        for (size_t k = 0; i >= nb && k < nb && !shadowing; k++)
+            shadowing = !strcmp(eval_domains[k].name, name);
+        if (shadowing)
+            continue; /* listed in its built-in's place */
         const struct eval_spec *s;
-        char err[400];
-        int rc = trace_spec(eval_domains[i].name, &s, err, sizeof err);
-        if (rc) {
-            json_decref(data);
-            return http_fail(r, AEG_EINTERNAL, "the built-in domain %s does not compile: %s",
-                             eval_domains[i].name, err);
+        struct domain_spec_row row;
+        bool org;
+        rc = domain_for(&sp, name, &s, &row, &org, err, sizeof err);
+        if (rc == AEG_ENOTFOUND && i >= nb) { /* deleted meanwhile */
+            rc = AEG_OK;
+            continue;
         }
-        json_array_append_new(data, domain_json(s, false));
+        if (!rc)
+            json_array_append_new(data, domain_json(s, org ? &row : NULL, false));
+        if (org)
+            domain_spec_row_free(&row);
+    }
+    trace_specs_release(&sp);
+    store_release(app->store, db);
+    free(own.name);
+    if (rc) {
+        json_decref(data);
+        return spec_error(r, rc == AEG_ENOTFOUND ? AEG_EINTERNAL : rc, err);
     }
     return http_reply_json(r, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
 }
 
 int api_domains_get(struct http_req *r)
 {
+    struct app *app = http_app(r);
+    struct tenant t = api_tenant(r);
     const struct eval_spec *s;
-    char err[400];
-    int rc = trace_spec(http_param(r, "name"), &s, err, sizeof err);
-    if (rc == AEG_ENOTFOUND)
-        return http_fail(r, AEG_ENOTFOUND, "No such domain.");
+    struct domain_spec_row row;
+    bool org;
+    char err[400] = "";
+    struct db *db = store_conn(app->store);
+    struct trace_specs sp;
+    trace_specs_init(&sp, db, &t);
+    int rc = domain_for(&sp, http_param(r, "name"), &s, &row, &org, err, sizeof err);
+    json_t *j = rc ? NULL : domain_json(s, org ? &row : NULL, true);
+    if (org)
+        domain_spec_row_free(&row);
+    trace_specs_release(&sp);
+    store_release(app->store, db);
     if (rc)
-        return http_fail(r, rc, "%s", err);
-    return http_reply_json(r, 200, domain_json(s, true));
+        return spec_error(r, rc, err);
+    return http_reply_json(r, 200, j);
+}
+
+struct spec_tx {
+    struct app *app;
+    const struct principal *who;
+    struct tenant t;
+    struct auth_req rq;
+    struct domain_spec_row *row;
+    bool created, is_delete;
+};
+
+static int spec_body(struct db *db, void *arg)
+{
+    struct spec_tx *x = arg;
+    int rc = x->is_delete ? store_domain_spec_delete(db, &x->t, x->row->name)
+                          : store_domain_spec_put(db, &x->t, x->row, &x->created);
+    if (!rc)
+        rc = auth_audit(db, x->app->cfg, x->t.org_id, x->who, &x->rq,
+                        x->is_delete ? "domain_spec.deleted" : "domain_spec.saved", "domain_spec",
+                        x->row->name, "success", NULL);
+    return rc;
+}
+
+int api_domains_save(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    json_t *body = http_json(r);
+    const json_t *spec = json_object_get(body, "spec");
+    if (!json_is_object(body) || json_object_size(body) != 1 ||
+        !(json_is_string(spec) || json_is_object(spec)))
+        return http_fail(r, AEG_EINVAL,
+                         "The body is {\"spec\": ...}: the domain spec as YAML text, or as a JSON "
+                         "object (docs/domain-specs.md).");
+    if (json_is_string(spec) && strlen(json_string_value(spec)) != json_string_length(spec))
+        return http_fail(r, AEG_EINVAL, "spec must not contain NUL characters.");
+    /* JSON is YAML too: an object is stored as its JSON text */
+    char *yaml = json_is_string(spec) ? xstrdup(json_string_value(spec))
+                                      : json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    struct eval_spec *s = NULL;
+    char err[400];
+    if (trace_spec_compile(yaml, strlen(yaml), &s, err, sizeof err)) {
+        free(yaml);
+        return http_fail(r, AEG_EINVAL, "%s", err);
+    }
+    int64_t now = clock_now_ms();
+    struct domain_spec_row row = {.name = xstrdup(eval_spec_name(s)),
+                                  .version = xstrdup(eval_spec_version(s)),
+                                  .yaml = yaml,
+                                  .created_at = now,
+                                  .updated_at = now};
+    id_uuid7(row.id);
+    struct spec_tx x = {.app = app,
+                        .who = api_principal(r),
+                        .t = api_tenant(r),
+                        .rq = api_auth_req(r),
+                        .row = &row};
+    row.created_by = xstrdup(x.t.actor_id ? x.t.actor_id : "");
+    int rc = store_tx(app->store, spec_body, &x);
+    json_t *j = NULL;
+    if (!rc) {
+        struct db *db = store_conn(app->store);
+        struct domain_spec_row saved;
+        rc = store_domain_spec_get(db, &x.t, row.name, &saved);
+        store_release(app->store, db);
+        if (!rc) {
+            j = domain_json(s, &saved, true);
+            domain_spec_row_free(&saved);
+        }
+    }
+    eval_spec_free(s);
+    domain_spec_row_free(&row);
+    if (rc)
+        return rc;
+    return http_reply_json(r, x.created ? 201 : 200, j);
+}
+
+int api_domains_delete(struct http_req *r)
+{
+    struct app *app = http_app(r);
+    struct domain_spec_row row = {.name = (char *)http_param(r, "name")};
+    struct spec_tx x = {.app = app,
+                        .who = api_principal(r),
+                        .t = api_tenant(r),
+                        .rq = api_auth_req(r),
+                        .row = &row,
+                        .is_delete = true};
+    int rc = store_tx(app->store, spec_body, &x);
+    if (rc == AEG_ENOTFOUND)
+        return http_fail(r, AEG_ENOTFOUND, "No such domain spec of your organization.");
+    if (rc)
+        return rc;
+    return http_reply_empty(r, 204);
 }
