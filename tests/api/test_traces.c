@@ -6,7 +6,9 @@
  * one bad trace storing nothing (naming traces[i].field), 1001 traces refused, unknown and missing
  * domains, malformed JSON, list filters (domain, verdict, status, constraint, constraint_verdict,
  * tag, since/until) and cursor pagination without duplicates or gaps, another organisation's trace
- * a 404, a second job for the same batch adding no results, roles, and /api/v1/domains.
+ * a 404, a second job for the same batch adding no results, roles, /api/v1/domains, and an
+ * organisation's own specs (400 naming line and field, saved and replaced, used inline and by the
+ * job, invisible to other organisations, shadowing a built-in for its owner only, deleted).
  *
  * One server (S); every test signs up its own organisation so counts are its own.
  */
@@ -633,6 +635,144 @@ static void domains_are_listed_with_their_constraints(void **state)
     expect_error("GET", "/api/v1/domains/cooking", key, NULL, 404, "not_found", "domain");
 }
 
+/* An organisation's own spec: a refund promise fails it. */
+#define ACME_YAML                                                                                  \
+    "name: acme-support\n"                                                                         \
+    "version: \"%d\"\n"                                                                            \
+    "description: Customer support answers of ACME\n"                                              \
+    "constraints:\n"                                                                               \
+    "  - id: no_refund_promise\n"                                                                  \
+    "    description: Support must not promise refunds\n"                                          \
+    "    severity: %s\n"                                                                           \
+    "    rules:\n"                                                                                 \
+    "      - kind: keywords\n"                                                                     \
+    "        field: output\n"                                                                      \
+    "        any: [refund]\n"
+
+static char *acme_body(int version, const char *severity)
+{
+    char yaml[1000];
+    snprintf(yaml, sizeof yaml, ACME_YAML, version, severity);
+    json_t *j = json_pack("{s:s}", "spec", yaml);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+static void organizations_upload_their_own_specs(void **state)
+{
+    (void)state;
+    char key[64], other[64], analyst[64];
+    signup(key);
+    signup(other);
+    make_key(key, "analyst", analyst);
+    /* a spec that does not compile: 400 naming the line and the field */
+    char *bad = acme_body(1, "extreme");
+    expect_error("POST", "/api/v1/domains", key, bad, 400, "invalid_request", "spec:7:");
+    expect_error("POST", "/api/v1/domains", key, bad, 400, "invalid_request", "severity");
+    free(bad);
+    expect_error("POST", "/api/v1/domains", key, "{\"yaml\":\"x\"}", 400, "invalid_request",
+                 "spec");
+    char *good = acme_body(1, "high");
+    expect_error("POST", "/api/v1/domains", analyst, good, 403, "forbidden", NULL);
+    json_t *j = call_ok("POST", "/api/v1/domains", key, good, 201);
+    free(good);
+    assert_string_equal(jstr(j, "name"), "acme-support");
+    assert_string_equal(jstr(j, "source"), "organization");
+    assert_string_equal(jstr(j, "version"), "1");
+    json_decref(j);
+    good = acme_body(2, "critical"); /* saved again: replaced */
+    j = call_ok("POST", "/api/v1/domains", key, good, 200);
+    free(good);
+    assert_string_equal(jstr(j, "version"), "2");
+    json_decref(j);
+    j = call_ok("GET", "/api/v1/domains/acme-support", key, NULL, 200);
+    assert_string_equal(jstr(j, "spec.version"), "2");
+    json_decref(j);
+    expect_error("GET", "/api/v1/domains/acme-support", other, NULL, 404, "not_found", NULL);
+
+    /* traces of the domain: inline and through the job, with the saved version */
+    const char *t = "{\"domain\":\"acme-support\",\"output\":\"We will refund you today.\"}";
+    j = call_ok("POST", "/api/v1/traces?wait=true", key, t, 201);
+    json_t *item = json_array_get(json_object_get(j, "data"), 0);
+    assert_string_equal(jstr(item, "verdict"), "fail");
+    assert_string_equal(jstr(item, "spec_version"), "2");
+    expect_verdict(item, "no_refund_promise", "fail");
+    assert_string_equal(jstr(result_of(item, "no_refund_promise"), "severity"), "critical");
+    json_decref(j);
+    j = call_ok("POST", "/api/v1/traces", key, t, 202);
+    json_t *tr = wait_evaluated(key, jstr(json_array_get(json_object_get(j, "data"), 0), "id"));
+    assert_string_equal(jstr(tr, "status"), "evaluated");
+    assert_string_equal(jstr(tr, "verdict"), "fail");
+    assert_string_equal(jstr(result_of(tr, "no_refund_promise"), "description"),
+                        "Support must not promise refunds");
+    json_decref(tr);
+    json_decref(j);
+    /* another organisation has no such domain */
+    expect_error("POST", "/api/v1/traces", other, t, 400, "invalid_request",
+                 "unknown domain \"acme-support\"");
+
+    /* listed with the built-ins */
+    j = call_ok("GET", "/api/v1/domains", key, NULL, 200);
+    bool listed = false;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(j, "data"), i, d) listed |=
+        !strcmp(jstr(d, "name"), "acme-support") && !strcmp(jstr(d, "source"), "organization");
+    assert_true(listed);
+    json_decref(j);
+
+    /* deleted: its queued traces would fail; new ones are refused */
+    expect_error("DELETE", "/api/v1/domains/acme-support", analyst, NULL, 403, "forbidden", NULL);
+    struct resp r;
+    call("DELETE", "/api/v1/domains/acme-support", key, NULL, &r);
+    assert_int_equal(r.status, 204);
+    resp_free(&r);
+    expect_error("DELETE", "/api/v1/domains/acme-support", key, NULL, 404, "not_found", NULL);
+    expect_error("DELETE", "/api/v1/domains/trading", key, NULL, 404, "not_found", NULL);
+    expect_error("POST", "/api/v1/traces", key, t, 400, "invalid_request", "unknown domain");
+}
+
+static void an_organization_spec_shadows_the_built_in(void **state)
+{
+    (void)state;
+    char key[64], other[64];
+    signup(key);
+    signup(other);
+    const char *spec = "{\"spec\":{\"name\":\"trading\",\"version\":\"house-1\","
+                       "\"description\":\"Our own trading rules\",\"constraints\":[{\"id\":"
+                       "\"no_apple\",\"description\":\"Never mention Apple\",\"severity\":"
+                       "\"medium\",\"rules\":[{\"kind\":\"keywords\",\"field\":\"output\","
+                       "\"any\":[\"Apple\"]}]}]}}";
+    json_decref(call_ok("POST", "/api/v1/domains", key, spec, 201));
+    char *t = trading(PASSING, "");
+    json_t *mine = call_ok("POST", "/api/v1/traces?wait=true", key, t, 201);
+    json_t *theirs = call_ok("POST", "/api/v1/traces?wait=true", other, t, 201);
+    free(t);
+    json_t *m = json_array_get(json_object_get(mine, "data"), 0);
+    json_t *o = json_array_get(json_object_get(theirs, "data"), 0);
+    assert_string_equal(jstr(m, "spec_version"), "house-1");
+    assert_string_equal(jstr(m, "verdict"), "fail");
+    assert_int_equal(json_array_size(json_object_get(m, "results")), 1);
+    assert_string_equal(jstr(o, "spec_version"), "1.0");
+    assert_string_equal(jstr(o, "verdict"), "pass");
+    json_decref(mine);
+    json_decref(theirs);
+    json_t *d = call_ok("GET", "/api/v1/domains/trading", key, NULL, 200);
+    assert_string_equal(jstr(d, "source"), "organization");
+    json_decref(d);
+    d = call_ok("GET", "/api/v1/domains/trading", other, NULL, 200);
+    assert_string_equal(jstr(d, "source"), "builtin");
+    json_decref(d);
+    struct resp r;
+    call("DELETE", "/api/v1/domains/trading", key, NULL, &r);
+    assert_int_equal(r.status, 204);
+    resp_free(&r);
+    d = call_ok("GET", "/api/v1/domains/trading", key, NULL, 200);
+    assert_string_equal(jstr(d, "source"), "builtin");
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +787,8 @@ int main(void)
         cmocka_unit_test(a_second_job_for_the_batch_adds_nothing),
         cmocka_unit_test(viewers_read_analysts_write),
         cmocka_unit_test(domains_are_listed_with_their_constraints),
+        cmocka_unit_test(organizations_upload_their_own_specs),
+        cmocka_unit_test(an_organization_spec_shadows_the_built_in),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     return failed + srv_exit_failures;
