@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "core/buf.h"
+#include "store/db.h"
 
 static struct srv S;
 static int counter;
@@ -773,6 +774,36 @@ static void an_organization_spec_shadows_the_built_in(void **state)
     json_decref(d);
 }
 
+/* An organisation that stores traces only anonymised: until the anonymiser is wired, its traces
+ * are refused and no raw text reaches the database. The setting has no API yet: written directly.
+ */
+static void anonymized_storage_fails_closed(void **state)
+{
+    (void)state;
+    char key[64];
+    signup(key);
+    json_t *me = call_ok("GET", "/api/v1/me", key, NULL, 200);
+    char path[600], url[700], sql[300], err[200];
+    srv_path(&S, "aegis.db", path, sizeof path);
+    snprintf(url, sizeof url, "sqlite://%s", path);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO org_eval_settings (org_id, store_anonymized, updated_at) VALUES ('%s', "
+             "1, 0)",
+             jstr(me, "organization.id"));
+    json_decref(me);
+    struct db *db = NULL;
+    if (db_open(url, &db, err, sizeof err))
+        fail_msg("db_open: %s", err);
+    assert_int_equal(db_exec(db, sql), 0);
+    db_close(db);
+    char *t = trading("Patient John Smith, SSN 123-45-6789, should buy Apple.", "");
+    expect_error("POST", "/api/v1/traces", key, t, 503, "unavailable", "anonymized");
+    expect_error("POST", "/api/v1/traces?wait=true", key, t, 503, "unavailable",
+                 "nothing was stored");
+    free(t);
+    assert_int_equal(count_traces(key, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -789,6 +820,7 @@ int main(void)
         cmocka_unit_test(domains_are_listed_with_their_constraints),
         cmocka_unit_test(organizations_upload_their_own_specs),
         cmocka_unit_test(an_organization_spec_shadows_the_built_in),
+        cmocka_unit_test(anonymized_storage_fails_closed),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     return failed + srv_exit_failures;
