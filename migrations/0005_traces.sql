@@ -43,7 +43,7 @@ CREATE TABLE trace_results (
     applicable    INTEGER NOT NULL DEFAULT 1,
     evidence      TEXT NOT NULL,          -- JSON list (eval_result_json's evidence of the constraint)
     time_us       BIGINT NOT NULL,
-    position      INTEGER NOT NULL,       -- the constraint's place in the spec
+    constraint_index INTEGER NOT NULL,    -- the constraint's place in the spec
     PRIMARY KEY (trace_id, constraint_id)
 );
 -- No index led by org_id here: the planner would take it over the primary key for a trace's rows

@@ -63,7 +63,7 @@ int trace_writer_open(struct db *db, const struct tenant *t, struct trace_writer
     if (!rc)
         rc = db_prepare(db,
                         "INSERT INTO trace_results (trace_id, org_id, constraint_id, verdict,"
-                        " severity, tier, applicable, evidence, time_us, position)"
+                        " severity, tier, applicable, evidence, time_us, constraint_index)"
                         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                         &w->res);
     if (!rc)
@@ -242,11 +242,11 @@ int store_trace_results(struct db *db, const struct tenant *t, const char *id,
                         void (*fn)(const struct trace_result_row *, void *), void *arg)
 {
     struct db_stmt *q = NULL;
-    int rc =
-        db_prepare(db,
-                   "SELECT constraint_id, verdict, severity, tier, applicable, evidence, time_us"
-                   " FROM trace_results WHERE trace_id = $1 AND org_id = $2 ORDER BY position",
-                   &q);
+    int rc = db_prepare(
+        db,
+        "SELECT constraint_id, verdict, severity, tier, applicable, evidence, time_us"
+        " FROM trace_results WHERE trace_id = $1 AND org_id = $2 ORDER BY constraint_index",
+        &q);
     int st = DB_DONE;
     if (!rc) {
         db_bind_text(q, 1, id);
