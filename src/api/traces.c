@@ -487,6 +487,51 @@ static void add_result(const struct trace_result_row *x, void *arg)
     json_array_append_new(rs->list, result_json(x, rs->spec));
 }
 
+struct dead_tx {
+    const struct tenant *t;
+    const char *id;
+    struct trace_outcome o;
+};
+
+static int dead_body(struct db *db, void *arg)
+{
+    struct dead_tx *x = arg;
+    struct trace_writer *w;
+    int rc = trace_writer_open(db, x->t, &w);
+    if (!rc)
+        rc = trace_writer_outcome(w, x->id, &x->o);
+    trace_writer_close(w);
+    return rc;
+}
+
+/* A trace whose job died (attempts exhausted) is failed with the job's last error: otherwise it
+ * would show queued for ever. Like the runs of /api/v1/simulations. */
+static void reconcile(struct app *app, const struct tenant *t, struct trace_row *tr)
+{
+    if (strcmp(tr->status, "queued") || !tr->job_id[0])
+        return;
+    struct job_row j;
+    if (store_job_get(app->store, t, tr->job_id, &j) != AEG_OK)
+        return;
+    if (j.state == JOB_DEAD) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "the evaluation job stopped after %d attempt(s): %s", j.attempts,
+                 j.last_error ? j.last_error : "no error recorded");
+        struct dead_tx x = {
+            .t = t,
+            .id = tr->id,
+            .o = {.status = "failed", .error = msg, .evaluated_at = clock_now_ms()}};
+        if (store_tx(app->store, dead_body, &x) == AEG_OK) {
+            free(tr->status);
+            tr->status = xstrdup("failed");
+            free(tr->error);
+            tr->error = xstrdup(msg);
+            tr->evaluated_at = x.o.evaluated_at;
+        }
+    }
+    job_row_free(&j);
+}
+
 int api_traces_get(struct http_req *r)
 {
     struct app *app = http_app(r);
@@ -512,6 +557,7 @@ int api_traces_get(struct http_req *r)
         json_decref(rs.list);
         return api_store_error(r, rc, "trace");
     }
+    reconcile(app, &t, &tr);
     json_t *o = trace_json(&tr);
     json_object_set_new(o, "results", rs.list);
     trace_row_free(&tr);
