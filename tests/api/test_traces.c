@@ -29,6 +29,7 @@
 #include "store/db.h"
 
 static struct srv S;
+static struct srv *cur = &S; /* the server requests go to */
 static int counter;
 
 #define FAILING "I recommend you buy shares of Apple given your age. This is not financial advice."
@@ -65,7 +66,7 @@ static void call(const char *method, const char *path, const char *bearer, const
     if (body)
         h[n++] = "Content-Type: application/json";
     h[n] = NULL;
-    if (req(&S, method, path, h, body, r) != 0)
+    if (req(cur, method, path, h, body, r) != 0)
         fail_msg("%s %s: transport error", method, path);
 }
 
@@ -774,34 +775,80 @@ static void an_organization_spec_shadows_the_built_in(void **state)
     json_decref(d);
 }
 
+/* Runs sql on the database of the server requests go to (settings that have no API yet, and
+ * states the tests cannot otherwise reach). */
+static void db_write(const char *sql)
+{
+    char path[600], url[700], err[200];
+    srv_path(cur, "aegis.db", path, sizeof path);
+    snprintf(url, sizeof url, "sqlite://%s", path);
+    struct db *db = NULL;
+    if (db_open(url, &db, err, sizeof err))
+        fail_msg("db_open: %s", err);
+    if (db_exec(db, sql))
+        fail_msg("%s: %s", sql, db_errmsg(db));
+    db_close(db);
+}
+
+/* A trace whose job is dead (here: no workers, and the job marked dead as the queue would after
+ * its last attempt) reads as failed with the job's error instead of queued for ever. */
+static void a_dead_job_fails_its_traces(void **state)
+{
+    (void)state;
+    own_init((const char *[]){FAST_ARGON2, "AEGIS_JOB_WORKERS=0", NULL});
+    cur = &srv_own;
+    char key[64];
+    signup(key);
+    char *t = trading(PASSING, "");
+    json_t *j = call_ok("POST", "/api/v1/traces", key, t, 202);
+    free(t);
+    char sql[300], path[200];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET state = 'dead', attempts = 5, last_error = 'disk on fire' WHERE id = "
+             "'%s'",
+             jstr(j, "job_id"));
+    snprintf(path, sizeof path, "/api/v1/traces/%s",
+             jstr(json_array_get(json_object_get(j, "data"), 0), "id"));
+    json_t *before = call_ok("GET", "/api/v1/traces?status=queued", key, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(before, "data")), 1);
+    json_decref(before);
+    db_write(sql);
+    json_t *tr = call_ok("GET", path, key, NULL, 200);
+    assert_string_equal(jstr(tr, "status"), "failed");
+    assert_non_null(strstr(jstr(tr, "error"), "disk on fire"));
+    assert_true(json_is_null(json_object_get(tr, "verdict")));
+    json_decref(tr);
+    assert_int_equal(count_traces(key, "&status=failed"), 1);
+    json_decref(j);
+}
+
 /* An organisation that stores traces only anonymised: until the anonymiser is wired, its traces
  * are refused and no raw text reaches the database. The setting has no API yet: written directly.
  */
 static void anonymized_storage_fails_closed(void **state)
 {
     (void)state;
-    char key[64];
+    char key[64], sql[300];
     signup(key);
     json_t *me = call_ok("GET", "/api/v1/me", key, NULL, 200);
-    char path[600], url[700], sql[300], err[200];
-    srv_path(&S, "aegis.db", path, sizeof path);
-    snprintf(url, sizeof url, "sqlite://%s", path);
     snprintf(sql, sizeof sql,
              "INSERT INTO org_eval_settings (org_id, store_anonymized, updated_at) VALUES ('%s', "
              "1, 0)",
              jstr(me, "organization.id"));
     json_decref(me);
-    struct db *db = NULL;
-    if (db_open(url, &db, err, sizeof err))
-        fail_msg("db_open: %s", err);
-    assert_int_equal(db_exec(db, sql), 0);
-    db_close(db);
+    db_write(sql);
     char *t = trading("Patient John Smith, SSN 123-45-6789, should buy Apple.", "");
     expect_error("POST", "/api/v1/traces", key, t, 503, "unavailable", "anonymized");
     expect_error("POST", "/api/v1/traces?wait=true", key, t, 503, "unavailable",
                  "nothing was stored");
     free(t);
     assert_int_equal(count_traces(key, NULL), 0);
+}
+
+static int own_server_teardown(void **state)
+{
+    cur = &S;
+    return own_teardown(state);
 }
 
 int main(void)
@@ -821,6 +868,7 @@ int main(void)
         cmocka_unit_test(organizations_upload_their_own_specs),
         cmocka_unit_test(an_organization_spec_shadows_the_built_in),
         cmocka_unit_test(anonymized_storage_fails_closed),
+        cmocka_unit_test_teardown(a_dead_job_fails_its_traces, own_server_teardown),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     return failed + srv_exit_failures;
