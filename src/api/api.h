@@ -100,6 +100,13 @@ int api_controls_templates(struct http_req *r);
 int api_optimize_create(struct http_req *r);
 int api_optimization_get(struct http_req *r);
 int api_optimization_list(struct http_req *r);
+int api_traces_create(struct http_req *r);
+int api_traces_list(struct http_req *r);
+int api_traces_get(struct http_req *r);
+int api_domains_list(struct http_req *r);
+int api_domains_get(struct http_req *r);
+int api_domains_save(struct http_req *r);
+int api_domains_delete(struct http_req *r);
 json_t *api_user_json(const struct user_row *u);
 json_t *api_key_json(const struct key_row *k);
 

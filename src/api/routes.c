@@ -177,6 +177,52 @@ static const struct route all[] = {
      {.summary = "An optimisation run: status, input and results (chosen controls, re-check, "
                  "frontier)",
       .tag = "risk"}},
+    {"POST", "/api/v1/traces", api_traces_create, ROUTE_WRITE | ROUTE_JSON | ROUTE_METERED,
+     {.summary = "Ingest AI-output traces for Tier-1 evaluation (one trace or a batch of up to "
+                 "1000)",
+      .tag = "evaluation",
+      .description = "Body: a trace object (domain, input, output, metadata, model, latency_ms, "
+                     "cost, external_id, tags) or {\"traces\": [...]}. Every trace is checked "
+                     "first; one invalid trace refuses the whole batch (400 naming traces[i].field) "
+                     "and nothing is stored. Answers 202 with the ids (one eval.tier1 job evaluates "
+                     "the batch), or with ?wait=true 201 with each trace's verdict and results.",
+      .request_schema = "{\"oneOf\":[{\"$ref\":\"#/components/schemas/Trace\"},{\"type\":"
+                        "\"object\",\"required\":[\"traces\"],\"properties\":{\"traces\":{"
+                        "\"type\":\"array\",\"minItems\":1,\"maxItems\":1000,\"items\":{"
+                        "\"$ref\":\"#/components/schemas/Trace\"}}}}]}",
+      .status = 202,
+      .errors = "503"}},
+    {"GET", "/api/v1/traces", api_traces_list, 0,
+     {.summary = "Traces, newest first, with filters and cursor pagination",
+      .tag = "evaluation",
+      .description = "Query: domain, verdict (pass, uncertain, fail), status (queued, evaluated, "
+                     "failed), constraint (traces with a fail or uncertain result of it; "
+                     "constraint_verdict= to choose), tag, since and until (ISO 8601 or Unix "
+                     "seconds; since inclusive, until exclusive), limit (1-500, default 50), cursor "
+                     "(next_cursor of the previous page) or starting_after (a trace id)."}},
+    {"GET", "/api/v1/traces/{id}", api_traces_get, 0,
+     {.summary = "A trace with every evaluation result and its evidence", .tag = "evaluation"}},
+    {"GET", "/api/v1/domains", api_domains_list, 0,
+     {.summary = "The domain specs traces are evaluated against (built-in and the organization's): "
+                 "name, version, constraints",
+      .tag = "evaluation"}},
+    {"GET", "/api/v1/domains/{name}", api_domains_get, 0,
+     {.summary = "One domain spec, with its whole document (docs/domain-specs.md)",
+      .tag = "evaluation"}},
+    {"POST", "/api/v1/domains", api_domains_save, ROUTE_ADMIN | ROUTE_WRITE | ROUTE_JSON,
+     {.summary = "Save an organization's own domain spec (created 201, or replaced 200)",
+      .tag = "evaluation",
+      .description = "Body: {\"spec\": YAML text or a JSON object} (docs/domain-specs.md). A spec "
+                     "that does not compile is 400 naming the line and field (spec:LINE: "
+                     "field.path: reason). For this organization it shadows a built-in spec of the "
+                     "same name; traces ingested after the save are evaluated with it.",
+      .request_schema = "{\"type\":\"object\",\"required\":[\"spec\"],\"properties\":{"
+                        "\"spec\":{\"type\":[\"string\",\"object\"]}}}",
+      .status = 201}},
+    {"DELETE", "/api/v1/domains/{name}", api_domains_delete, ROUTE_ADMIN | ROUTE_WRITE,
+     {.summary = "Delete an organization's own domain spec (a built-in it shadowed shows again)",
+      .tag = "evaluation",
+      .status = 204}},
     {"GET", "/api/v1/audit-log", api_audit_list, ROUTE_ADMIN,
      {.summary = "The organization's audit log, newest first",
       .tag = "audit",
@@ -197,7 +243,13 @@ static const char *components =
     "\"Scenario\":{\"type\":\"object\",\"required\":[\"name\",\"primary_loss\"],\"description\":"
     "\"A FAIR scenario: lef, or tef with vulnerability; primary_loss; optional secondary_loss. See "
     "docs/scenarios.md.\",\"properties\":{\"name\":{\"type\":\"string\"},\"lef\":{},\"tef\":{},"
-    "\"vulnerability\":{},\"primary_loss\":{},\"secondary_loss\":{}}}}";
+    "\"vulnerability\":{},\"primary_loss\":{},\"secondary_loss\":{}}},"
+    "\"Trace\":{\"type\":\"object\",\"required\":[\"domain\",\"output\"],\"properties\":{"
+    "\"domain\":{\"type\":\"string\"},\"input\":{\"type\":\"string\"},\"output\":{"
+    "\"type\":[\"string\",\"object\",\"array\"]},\"metadata\":{\"type\":\"object\"},"
+    "\"model\":{\"type\":\"string\"},\"latency_ms\":{\"type\":\"number\"},\"cost\":{"
+    "\"type\":\"number\"},\"external_id\":{\"type\":\"string\"},\"tags\":{\"type\":"
+    "\"array\",\"items\":{\"type\":\"string\"}}}}}";
 
 const struct route *api_all_routes(size_t *n)
 {

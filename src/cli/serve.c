@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "services/simulations.h"
+#include "services/traces.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,10 +89,12 @@ int cli_serve(int argc, char **argv)
     }
 
     /* every job kind this binary runs */
-    size_t nkinds = job_builtin_nkinds + sim_job_nkinds;
+    size_t nkinds = job_builtin_nkinds + sim_job_nkinds + trace_job_nkinds;
     struct job_kind *kinds = xcalloc(nkinds, sizeof *kinds);
     memcpy(kinds, job_builtin_kinds, job_builtin_nkinds * sizeof *kinds);
     memcpy(kinds + job_builtin_nkinds, sim_job_kinds, sim_job_nkinds * sizeof *kinds);
+    memcpy(kinds + job_builtin_nkinds + sim_job_nkinds, trace_job_kinds,
+           trace_job_nkinds * sizeof *kinds);
     app.kinds = kinds;
     struct job_pool_opts jo = {
         .workers = (int)c.job_workers,

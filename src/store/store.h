@@ -14,6 +14,7 @@
 #include "store/db.h"
 #include "store/migrate.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct store;
@@ -207,6 +208,97 @@ int store_optrun_list(struct db *db, const struct tenant *t, int limit,
 int store_optrun_start(struct db *db, const struct tenant *t, const char *id, int64_t now);
 int store_optrun_finish(struct db *db, const struct tenant *t, const char *id, const char *status,
                         const char *results, const char *error, int64_t now);
+
+/* ---- traces (store/traces.c): AI-output traces and their Tier-1 results ---------------------------
+ * A batch of traces is written in one transaction through a struct trace_writer, whose prepared
+ * statements are reused row after row (ingestion runs at thousands of traces per second). */
+
+struct trace_row {
+    char id[ID_UUID_LEN];
+    char batch_id[ID_UUID_LEN];
+    char job_id[ID_UUID_LEN];            /* "" when evaluated inline */
+    char *domain, *external_id, *model;  /* external_id, model: NULL when absent */
+    char *tags;                          /* JSON list text, or NULL */
+    char *input, *output, *metadata;     /* metadata: JSON object text, or NULL */
+    bool output_json;                    /* output is JSON text */
+    bool has_latency, has_cost;
+    double latency_ms, cost;
+    bool anonymized;
+    char *verdict;                       /* NULL until evaluated */
+    char *status, *error, *spec_version;
+    int64_t created_at, evaluated_at, time_us;
+};
+void trace_row_free(struct trace_row *r);
+
+struct trace_result_row {
+    const char *constraint_id, *verdict, *severity;
+    const char *evidence; /* JSON list text */
+    int tier;
+    bool applicable;
+    int64_t time_us;
+};
+
+/* The outcome of one trace's evaluation: status "evaluated" with a verdict and results, or
+ * "failed" with error (and no results). */
+struct trace_outcome {
+    const char *status, *verdict, *error, *spec_version;
+    int64_t time_us, evaluated_at;
+    const struct trace_result_row *results;
+    size_t nresults;
+};
+
+struct trace_writer;
+/* Prepares the statements on db (inside the caller's write transaction). AEG_OK with *out (close
+ * with trace_writer_close), or the error with *out NULL. */
+int trace_writer_open(struct db *db, const struct tenant *t, struct trace_writer **out);
+void trace_writer_close(struct trace_writer *w);
+/* Inserts a trace and its tags (tags: the strings of r->tags, ntags of them). */
+int trace_writer_insert(struct trace_writer *w, const struct trace_row *r,
+                        const char *const *tags, size_t ntags);
+/* Records an evaluation: replaces the trace's results (a rerun never duplicates them) and sets its
+ * verdict, status, error and times. AEG_ENOTFOUND when the trace is not the tenant's. */
+int trace_writer_outcome(struct trace_writer *w, const char *trace_id,
+                         const struct trace_outcome *o);
+
+int store_trace_get(struct db *db, const struct tenant *t, const char *id, struct trace_row *out);
+/* The results of one trace, in constraint order of the spec as stored (rowid order). */
+int store_trace_results(struct db *db, const struct tenant *t, const char *id,
+                        void (*fn)(const struct trace_result_row *, void *), void *arg);
+
+struct trace_filter {
+    const char *domain, *verdict, *status, *tag; /* NULL = any */
+    const char *constraint;            /* traces with a result of this constraint ... */
+    const char *constraint_verdict;    /* ... of this verdict; NULL: fail or uncertain */
+    int64_t since_ms, until_ms;        /* created_at in [since, until); 0 = open */
+    int64_t after_created_at;          /* cursor: rows strictly before (created_at, id) ... */
+    const char *after_id;              /* ... of this pair; NULL = from the newest */
+    int limit;
+};
+/* Newest first by (created_at, id). */
+int store_trace_list(struct db *db, const struct tenant *t, const struct trace_filter *f,
+                     void (*fn)(const struct trace_row *, void *), void *arg);
+/* Up to limit traces of a batch still queued (for the eval.tier1 job). */
+int store_trace_batch_queued(struct db *db, const struct tenant *t, const char *batch_id, int limit,
+                             void (*fn)(const struct trace_row *, void *), void *arg);
+/* Domain specs uploaded by an organisation (domain_specs). */
+struct domain_spec_row {
+    char id[ID_UUID_LEN]; /* new on every save: compiled copies are cached by it */
+    char *name, *version, *yaml, *created_by;
+    int64_t created_at, updated_at;
+};
+void domain_spec_row_free(struct domain_spec_row *r);
+/* Creates the organisation's spec of r->name, or replaces it (id, version, yaml, updated_at);
+ * *created tells which. */
+int store_domain_spec_put(struct db *db, const struct tenant *t, const struct domain_spec_row *r,
+                          bool *created);
+int store_domain_spec_get(struct db *db, const struct tenant *t, const char *name,
+                          struct domain_spec_row *out);
+/* By name; the YAML is not read. */
+int store_domain_spec_list(struct db *db, const struct tenant *t,
+                           void (*fn)(const struct domain_spec_row *, void *), void *arg);
+int store_domain_spec_delete(struct db *db, const struct tenant *t, const char *name);
+/* The organisation's evaluation settings (defaults when it has no row). */
+int store_eval_settings_get(struct db *db, const struct tenant *t, bool *store_anonymized);
 
 /* ---- audit log (store/audit.c) --------------------------------------------------------------------
  * Append-only: there is no update or delete function. Each organisation's rows form a chain: the hash of

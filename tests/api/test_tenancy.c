@@ -334,6 +334,61 @@ static void optimization_intact(struct world *w, const struct org *o, const stru
         fail_msg("%c's optimization %s is no longer in %c's list", o->label, obj->id, o->label);
 }
 
+/* A trace, evaluated inline so its snapshot is final; its text and external id are A's data. */
+static void make_trace(struct world *w, const struct org *o, struct object *out)
+{
+    int n = ++w->made;
+    char body[700], ext[100], text[200];
+    snprintf(ext, sizeof ext, "conversation-%d-of-org-%c", n, o->label);
+    snprintf(text, sizeof text, "Quarterly report %d of org %c: Apple reported earnings today.", n,
+             o->label);
+    snprintf(body, sizeof body,
+             "{\"domain\":\"trading\",\"external_id\":\"%s\",\"output\":\"%s\","
+             "\"tags\":[\"tenancy\"]}",
+             ext, text);
+    json_t *j = call_ok(w, o->key, "POST", "/api/v1/traces?wait=true", body, 201);
+    memset(out, 0, sizeof *out);
+    copy(out->id, sizeof out->id, jstr(json_array_get(json_object_get(j, "data"), 0), "id"));
+    add_marker(out, ext);
+    add_marker(out, text);
+    json_decref(j);
+    out->snapshot = owner_view(w, o->key, "traces", out->id);
+}
+
+static void trace_intact(struct world *w, const struct org *o, const struct object *obj)
+{
+    if (!listed(w, o, "traces", obj->id))
+        fail_msg("%c's trace %s is no longer in %c's list", o->label, obj->id, o->label);
+}
+
+/* An organisation's own domain spec: its name is its id (the route is /domains/{name}). */
+static void make_domain(struct world *w, const struct org *o, struct object *out)
+{
+    int n = ++w->made;
+    char body[900], name[64], desc[120];
+    snprintf(name, sizeof name, "tenancy-spec-%d-of-%c", n, o->label == 'A' ? 'a' : 'b');
+    snprintf(desc, sizeof desc, "Spec %d of org %c for the tenancy matrix", n, o->label);
+    snprintf(body, sizeof body,
+             "{\"spec\":{\"name\":\"%s\",\"version\":\"1\",\"description\":\"%s\","
+             "\"constraints\":[{\"id\":\"no_secret_%d\",\"description\":\"no secret\","
+             "\"severity\":\"low\",\"rules\":[{\"kind\":\"keywords\",\"field\":\"output\","
+             "\"any\":[\"secret\"]}]}]}}",
+             name, desc, n);
+    json_t *j = call_ok(w, o->key, "POST", "/api/v1/domains", body, 201);
+    memset(out, 0, sizeof *out);
+    copy(out->id, sizeof out->id, jstr(j, "id"));
+    add_marker(out, name);
+    add_marker(out, desc);
+    json_decref(j);
+    out->snapshot = owner_view(w, o->key, "domains", out->id);
+}
+
+static void domain_intact(struct world *w, const struct org *o, const struct object *obj)
+{
+    if (!listed(w, o, "domains", obj->id))
+        fail_msg("%c's domain spec %s is no longer in %c's list", o->label, obj->id, o->label);
+}
+
 static const struct fixture fixtures[] = {
     {"users", make_user, "{\"role\":\"viewer\"}", "{\"role\":\"viewer\"}", "{\"role\":\"viewer\"}",
      user_intact},
@@ -343,6 +398,8 @@ static const struct fixture fixtures[] = {
      "{\"name\":\"Replaced scenario\",\"lef\":1,\"primary_loss\":5000}", scenario_intact},
     {"simulations", make_simulation, NULL, NULL, NULL, simulation_intact},
     {"optimization", make_optimization, NULL, NULL, NULL, optimization_intact},
+    {"traces", make_trace, NULL, NULL, NULL, trace_intact},
+    {"domains", make_domain, NULL, NULL, NULL, domain_intact},
 };
 #define NFIX ((int)(sizeof fixtures / sizeof fixtures[0]))
 
@@ -750,9 +807,9 @@ static void every_id_route_has_a_fixture(void **state)
 static void lists_show_no_other_tenant(void **state)
 {
     struct world *w = *state;
-    static const char *must_cover[] = {"/api/v1/users",       "/api/v1/keys",
-                                       "/api/v1/audit-log",   "/api/v1/scenarios",
-                                       "/api/v1/simulations", "/api/v1/optimization"};
+    static const char *must_cover[] = {
+        "/api/v1/users",       "/api/v1/keys",         "/api/v1/audit-log", "/api/v1/scenarios",
+        "/api/v1/simulations", "/api/v1/optimization", "/api/v1/traces",    "/api/v1/domains"};
     enum { NCOVER = sizeof must_cover / sizeof must_cover[0] };
     bool covered[NCOVER] = {false};
     struct buf failures;
@@ -802,6 +859,25 @@ static void lists_show_no_other_tenant(void **state)
             buf_printf(&failures, "  GET %s as B lists rows of A's actor\n", path);
         resp_free(&r);
     }
+    /* the trace filters and cursors do not reach across either */
+    int tf = fixture_of("traces", 6);
+    assert_true(tf >= 0 && w->a_n[tf] > 0);
+    const char *tqueries[] = {"?tag=tenancy&limit=500", "?domain=trading&verdict=pass",
+                              "?constraint=risk_disclosure&constraint_verdict=pass",
+                              "?since=2000-01-01T00:00:00Z", "?starting_after=%s"};
+    for (int q = 0; q < 5; q++) {
+        char query[200];
+        snprintf(query, sizeof query, tqueries[q], w->a_objs[tf][0].id);
+        snprintf(path, sizeof path, "/api/v1/traces%s", query);
+        struct resp r;
+        call(w, w->b.key, "GET", path, NULL, &r);
+        long want = q == 4 ? 400 : 200; /* A's trace is no cursor of B's */
+        const char *leak = leak_in(w, r.body, q == 4 ? w->a_objs[tf][0].id : NULL);
+        if (r.status != want || leak)
+            buf_printf(&failures, "  GET %s as B -> %ld%s%s\n", path, r.status,
+                       leak ? ", contains A's " : "", leak ? leak : "");
+        resp_free(&r);
+    }
     /* and B does see its own */
     json_t *mine = call_ok(w, w->b.key, "GET", "/api/v1/users", NULL, 200);
     assert_true(json_array_size(json_object_get(mine, "data")) >= 2);
@@ -809,7 +885,8 @@ static void lists_show_no_other_tenant(void **state)
     for (int f = 0; f < NFIX; f++)
         if (!strcmp(fixtures[f].resource, "scenarios") ||
             !strcmp(fixtures[f].resource, "simulations") ||
-            !strcmp(fixtures[f].resource, "optimization"))
+            !strcmp(fixtures[f].resource, "optimization") ||
+            !strcmp(fixtures[f].resource, "traces"))
             if (!listed(w, &w->b, fixtures[f].resource, w->b_objs[f][0].id))
                 buf_printf(&failures, "  B's own %s %s is not in B's list\n", fixtures[f].resource,
                            w->b_objs[f][0].id);
