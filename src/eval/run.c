@@ -266,6 +266,36 @@ static void field_text(const struct t1_trace *t, unsigned f, const char **s, siz
     }
 }
 
+/* Where the first negated match was seen (for a required rule's evidence). */
+struct negseen {
+    int *seen;
+    size_t *at;
+    enum t1_field *field;
+};
+
+/* One match of rule r at [a, b) of text s (field which): 1 when it counts, 0 when negated (the
+ * first negated one recorded in *ns); evidence added when ev. */
+static int take_match(const struct rule *r, struct eval_ctx *ctx, const char *s, size_t a, size_t b,
+                      enum t1_field which, bool ev, const char *label, const struct negseen *ns)
+{
+    if (r->negation && negated(s, a, r->scope)) {
+        if (ns->seen && !*ns->seen) {
+            *ns->seen = 1;
+            *ns->at = a;
+            *ns->field = which;
+        }
+        return 0;
+    }
+    if (ev && ctx->scratch.n < MAX_EVIDENCE_PER_RULE) {
+        struct t1_finding *x = t1_add(&ctx->scratch, r->verdict, label);
+        x->field = which;
+        x->start = a;
+        x->end = b;
+        t1_detail(x, "%s found", r->name);
+    }
+    return 1;
+}
+
 /* Counts the matches of re in the rule's fields that are not negated (when the rule honours
  * negation), adding evidence (up to MAX_EVIDENCE_PER_RULE) when ev is set. */
 static int count_matches(const struct rule *r, const pcre2_code *re, bool lead_b,
@@ -273,6 +303,7 @@ static int count_matches(const struct rule *r, const pcre2_code *re, bool lead_b
                          int *negated_seen, size_t *neg_at, enum t1_field *neg_field)
 {
     int count = 0;
+    const struct negseen seen = {negated_seen, neg_at, neg_field};
     for (unsigned f = FIELD_INPUT; f <= FIELD_OUTPUT; f <<= 1) {
         if (!(r->fields & f))
             continue;
@@ -294,22 +325,7 @@ static int count_matches(const struct rule *r, const pcre2_code *re, bool lead_b
                 off = a + 1; /* not at a word boundary: look again from the next byte */
                 continue;
             }
-            if (r->negation && negated(s, a, r->scope)) {
-                if (negated_seen && !*negated_seen) {
-                    *negated_seen = 1;
-                    *neg_at = a;
-                    *neg_field = which;
-                }
-                continue;
-            }
-            count++;
-            if (ev && ctx->scratch.n < MAX_EVIDENCE_PER_RULE) {
-                struct t1_finding *x = t1_add(&ctx->scratch, r->verdict, label);
-                x->field = which;
-                x->start = a;
-                x->end = b;
-                t1_detail(x, "%s matched", r->name);
-            }
+            count += take_match(r, ctx, s, a, b, which, ev, label, &seen);
         }
     }
     return count;
@@ -321,6 +337,7 @@ static int count_list(const struct rule *r, int list, const struct t1_trace *t,
                       size_t *neg_at, enum t1_field *neg_field)
 {
     int count = 0;
+    const struct negseen seen = {negated_seen, neg_at, neg_field};
     for (unsigned f = FIELD_INPUT; f <= FIELD_OUTPUT; f <<= 1) {
         if (!(r->fields & f))
             continue;
@@ -331,22 +348,7 @@ static int count_list(const struct rule *r, int list, const struct t1_trace *t,
         const struct pm_list *l = &ctx->pm[(size_t)list * 2 + (f == FIELD_OUTPUT)];
         for (size_t i = 0; i < l->n; i++) {
             size_t a = l->v[i].s, b = l->v[i].e;
-            if (r->negation && negated(s, a, r->scope)) {
-                if (negated_seen && !*negated_seen) {
-                    *negated_seen = 1;
-                    *neg_at = a;
-                    *neg_field = which;
-                }
-                continue;
-            }
-            count++;
-            if (ev && ctx->scratch.n < MAX_EVIDENCE_PER_RULE) {
-                struct t1_finding *x = t1_add(&ctx->scratch, r->verdict, label);
-                x->field = which;
-                x->start = a;
-                x->end = b;
-                t1_detail(x, "%s found", r->name);
-            }
+            count += take_match(r, ctx, s, a, b, which, ev, label, &seen);
         }
     }
     return count;
